@@ -1,0 +1,65 @@
+"""Ingest pipeline without the index: files -> documents -> reports -> chunks, with per-file errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.chunking import Chunker
+from assistant.cleaning import find_boilerplate, removed_mask
+from assistant.errors import IngestError
+from assistant.loading import discover, load_document
+from assistant.metadata import extract_metadata
+from assistant.records import Chunk, Document, Report
+from assistant.settings import Settings
+from assistant.splitting import find_reports
+
+
+@dataclass
+class ParsedFile:
+    document: Document
+    reports: list[Report]
+    chunks: list[Chunk]
+
+
+@dataclass
+class ParseResult:
+    files: list[ParsedFile] = field(default_factory=list)
+    skipped: list[IngestError] = field(default_factory=list)
+
+    @property
+    def reports(self) -> list[Report]:
+        return [r for f in self.files for r in f.reports]
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for f in self.files for c in f.chunks]
+
+
+def parse_document(doc: Document, chunker: Chunker) -> ParsedFile:
+    removed = find_boilerplate(doc.text)
+    mask = removed_mask(doc.text, removed)
+    reports, chunks = [], []
+    for i, span in enumerate(find_reports(doc.text, mask)):
+        report = extract_metadata(doc, span, i)
+        report_chunks = chunker.chunk(doc, report, mask)
+        if report_chunks:
+            reports.append(report)
+            chunks.extend(report_chunks)
+    if not chunks:
+        raise IngestError(doc.source, "no report text found (only boilerplate or whitespace)")
+    return ParsedFile(doc, reports, chunks)
+
+
+def parse_paths(paths: list[Path], settings: Settings) -> ParseResult:
+    """Load and chunk every file; a bad file is recorded in `skipped` and the rest go on."""
+    chunker = Chunker(settings.chunk_target, settings.chunk_max)
+    result = ParseResult()
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    for path in discover(paths):
+        try:
+            doc = load_document(path, settings.data_dir, max_bytes)
+            result.files.append(parse_document(doc, chunker))
+        except IngestError as exc:
+            result.skipped.append(exc)
+    return result

