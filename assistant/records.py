@@ -139,6 +139,7 @@ class Answer:
     uncited: bool = False  # an LLM answer left with no valid citation marker
     related: list[Citation] = field(default_factory=list)  # 可能相关, when refused
     error: str | None = None
+    context: list[Citation] = field(default_factory=list)  # every passage the answerer saw, numbered
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,4 +152,5 @@ class Answer:
             "uncited": self.uncited,
             "related": [c.to_dict() for c in self.related],
             "error": self.error,
+            "context": [c.to_dict() for c in self.context],
         }

@@ -1,0 +1,224 @@
+"""Answerers behind one small interface: extractive (offline, default) and an OpenAI-compatible LLM.
+
+Both see the same numbered passages and must put `[n]` after every statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.citations import marker
+from assistant.query import SYNONYMS, QueryInfo
+from assistant.records import Passage
+
+REFUSAL = "在已收录的报告中没有找到相关内容。"
+NOT_MENTIONED = "报告中未提及"
+
+_SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
+_QUESTION_NOISE = re.compile(
+    r"是多少|多少|是什么|什么|哪些|哪几|有几|几项|几个|为何|怎样|如何|怎么|吗|呢|么|请问|一下|告诉我|是否|"
+    r"分别|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
+)
+_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿|亿|万)?元|\d+(?:\.\d+)?\s*(?:万亿|亿)")
+_COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米)")
+_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日")
+_NUMBER = re.compile(r"\d")
+
+
+@dataclass
+class Draft:
+    """What an answerer produced, before citation checking."""
+
+    text: str
+    not_found: bool = False
+
+
+class Answerer(Protocol):
+    name: str
+
+    def stream(self, question: str, info: QueryInfo, passages: list[Passage]) -> Iterator[str]: ...
+
+
+def answer_kind(question: str) -> str:
+    if re.search(r"什么时候|何时|哪一?天|日期|几月几日|哪年哪月", question):
+        return "date"
+    if re.search(r"哪些|哪几|有几项|几项|几个方面|包括什么|包括哪|都有什么|列举|主要有", question):
+        return "list"
+    if re.search(r"增长多少|增速|增幅|涨了多少|降了多少|下降多少|多少个百分点|百分之|占比|比重|率是|率为|率多少|增长率|增长几", question):
+        return "percent"
+    if re.search(r"多少亿|多少万|多少元|金额|总额|规模|收入是|投资多少|多少钱|资金", question):
+        return "amount"
+    if re.search(r"多少|几|数量", question):
+        return "count"
+    if re.search(r"谁|哪个(部门|单位|会议)|什么会议|哪次会议|届", question):
+        return "name"
+    return "any"
+
+
+def question_terms(question: str, tokenize) -> list[str]:
+    """Content terms of the question, abbreviations spelled out, longest first."""
+    text = question
+    for short, full in SYNONYMS.items():
+        if short in text:
+            text += " " + full
+    terms = [t for t in tokenize(text) if not _QUESTION_NOISE.fullmatch(t) and not re.fullmatch(r"\d{4}", t)]
+    return list(dict.fromkeys(terms))
+
+
+@dataclass
+class Candidate:
+    n: int  # passage number (1-based)
+    text: str
+    score: float
+    coverage: float
+    side: str | None
+
+
+class ExtractiveAnswerer:
+    """Chooses the passage sentences that answer the question and copies them verbatim with `[n]`."""
+
+    name = "extractive"
+
+    def __init__(self, tokenize, min_score: float = 0.35):
+        self.tokenize = tokenize
+        self.min_score = min_score
+
+    def candidates(self, question: str, info: QueryInfo, passages: list[Passage]) -> list[Candidate]:
+        kind = answer_kind(question)
+        terms = question_terms(question, self.tokenize)
+        weights = {t: min(len(t), 4) for t in terms}
+        total = sum(weights.values()) or 1
+        out: list[Candidate] = []
+        for n, p in enumerate(passages, start=1):
+            prior = 1.0 / (1 + 0.15 * (n - 1))
+            header = f"{p.chunk.title}{p.chunk.section_path}"
+            for sent in _sentences(p.chunk.text):
+                if len(sent) < 6:
+                    continue
+                covered = sum(w for t, w in weights.items() if t in sent)
+                context = sum(w for t, w in weights.items() if t not in sent and t in header)
+                coverage = (covered + 0.3 * context) / total
+                fit = _kind_fit(kind, sent)
+                side = _side(p, info)
+                meta = 0.0
+                if info.cities and p.chunk.city in info.cities:
+                    meta += 0.1
+                if info.years and p.chunk.period in info.years:
+                    meta += 0.1
+                brevity = 0.1 * min(len(sent), 300) / 300  # equal coverage: the shorter statement wins
+                score = (coverage + 0.35 * fit + meta - brevity) * prior
+                out.append(Candidate(n, sent, score, coverage, side))
+        return sorted(out, key=lambda c: -c.score)
+
+    def stream(self, question: str, info: QueryInfo, passages: list[Passage]) -> Iterator[str]:
+        cands = self.candidates(question, info, passages)
+        if not cands or cands[0].score < self.min_score:
+            yield NOT_MENTIONED
+            return
+        kind = answer_kind(question)
+        chosen: list[Candidate] = []
+        if info.compare and (len(info.cities) > 1 or len(info.years) > 1):
+            sides = info.cities if len(info.cities) > 1 else [str(y) for y in info.years]
+            for side in sides:
+                best = next((c for c in cands if c.side == side), None)
+                if best and best.text not in {c.text for c in chosen}:
+                    chosen.append(best)
+        if not chosen:
+            limit = 3 if kind == "list" else 2
+            top = cands[0]
+            chosen.append(top)
+            for c in cands[1:]:
+                if len(chosen) >= limit:
+                    break
+                if c.text in {x.text for x in chosen} or c.score < top.score * 0.8:
+                    continue
+                chosen.append(c)
+        multi_side = info.compare and len(chosen) > 1
+        for i, c in enumerate(chosen):
+            prefix = f"{c.side}：" if multi_side and c.side else ""
+            sep = "\n" if i else ""
+            yield f"{sep}{prefix}{c.text}{marker(c.n)}"
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences, and for long ones also their clause windows, so a figure comes with its subject."""
+    out: list[str] = []
+    for s in _SENT_END.split(text):
+        s = s.strip(" \u3000\xa0\t")
+        if not s:
+            continue
+        out.append(s)
+        if len(s) > 120:
+            clauses = re.split(r"(?<=[，,])", s)
+            for i in range(len(clauses)):
+                window = "".join(clauses[i : i + 3]).strip()
+                if 10 <= len(window) < len(s):
+                    out.append(window)
+    return out
+
+
+def _kind_fit(kind: str, sent: str) -> float:
+    if kind == "percent":
+        return 1.0 if _PERCENT.search(sent) else 0.0
+    if kind == "amount":
+        return 1.0 if _AMOUNT.search(sent) else 0.0
+    if kind == "count":
+        return 1.0 if _COUNT.search(sent) else (0.5 if _NUMBER.search(sent) else 0.0)
+    if kind == "date":
+        return 1.0 if _DATE.search(sent) else 0.0
+    if kind == "list":
+        return min(1.0, (sent.count("、") + sent.count("，") + sent.count(",")) / 4)
+    return 0.5 if _NUMBER.search(sent) else 0.0
+
+
+def _side(p: Passage, info: QueryInfo) -> str | None:
+    if len(info.cities) > 1:
+        return p.chunk.city if p.chunk.city in info.cities else None
+    if len(info.years) > 1:
+        for y in info.years:
+            if p.chunk.period == y:
+                return str(y)
+        return None
+    return None
+
+
+class LLMAnswerer:
+    """Any OpenAI-compatible chat model (a LangChain BaseChatModel), streaming tokens."""
+
+    name = "llm"
+
+    def __init__(self, llm):
+        self.llm = llm
+
+    def messages(self, question: str, passages: list[Passage]):
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        from assistant.prompting import load_prompt, render
+
+        blocks = "\n\n".join(
+            f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{p.chunk.text}" for n, p in enumerate(passages, start=1)
+        )
+        return [SystemMessage(load_prompt("system")), HumanMessage(render("answer", passages=blocks, question=question))]
+
+    def stream(self, question: str, info: QueryInfo, passages: list[Passage]) -> Iterator[str]:
+        for chunk in self.llm.stream(self.messages(question, passages)):
+            text = chunk.content if isinstance(chunk.content, str) else "".join(
+                part.get("text", "") for part in chunk.content if isinstance(part, dict)
+            )
+            if text:
+                yield text
+
+
+def build_llm(settings):
+    """ChatOpenAI against the configured OpenAI-compatible endpoint; the key comes from the environment."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url, model=settings.llm_model,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
+        timeout=settings.llm_timeout, temperature=settings.llm_temperature, max_retries=1, streaming=True,
+    )

@@ -1,0 +1,230 @@
+"""The answer chain: (question, history) -> standalone question -> retrieve -> answer -> check citations.
+
+One pipeline for both answerers. `stream()` is the primitive (text deltas, then the final `Answer`);
+`as_runnable()` exposes the same steps as a LangChain LCEL chain.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.answering import NOT_MENTIONED, REFUSAL, ExtractiveAnswerer, LLMAnswerer
+from assistant.citations import statements, strip_invalid
+from assistant.errors import EmptyIndexError, LLMError
+from assistant.places import find_places, place_levels
+from assistant.query import _RELATIVE, QueryInfo
+from assistant.records import Answer, Citation, Passage
+from assistant.retrieval import Filters, HybridRetriever
+
+_TOPIC_NOISE = re.compile(r"^(那么|那|还有|再问|另外|请问)|[呢吗？?。！!，,\s]+$")
+_FOLLOWUP_CUE = re.compile(r"^(那么?|还有|再|另外|同期|同样)|呢[？?]?$|^(去年|今年|明年|前年)[呢的]?")
+
+
+def resolve_followup(question: str, history: list[str], understand) -> str:
+    """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them."""
+    if not history:
+        return question
+    prev = understand(history[-1])
+    for earlier in reversed(history[:-1]):
+        if prev.cities and prev.years:
+            break
+        e = understand(earlier)
+        prev.cities = prev.cities or e.cities
+        prev.years = prev.years or e.years
+    cur = understand(question)
+    rest = question
+    for name in cur.cities:
+        rest = rest.replace(name, "")
+    rel = [w for w in _RELATIVE if w in question]
+    for w in rel:
+        rest = rest.replace(w, "")
+    rest = re.sub(r"(20\d{2})年?", "", rest)
+    rest = _TOPIC_NOISE.sub("", rest.strip()).strip("的")
+    short = len(rest) <= 6 or bool(_FOLLOWUP_CUE.search(question.strip()))
+    if not short and cur.cities and (cur.years or not prev.years):
+        return question  # already standalone
+    cities = cur.cities or prev.cities
+    if rel and prev.years:
+        years = [prev.years[0] + _RELATIVE[rel[0]]]
+    else:
+        years = cur.years or prev.years
+    topic = _topic(history[-1], prev)
+    if rest and not re.fullmatch(r"目标|预期目标|目标是多少|计划", rest):
+        body = rest if len(rest) > 6 else f"{topic}{rest}" if rest not in topic else topic
+    elif rest:
+        body = f"{topic}{rest}"
+    else:
+        body = topic
+    return f"{''.join(cities)}{''.join(f'{y}年' for y in years)}{body}"
+
+
+def _topic(question: str, info: QueryInfo) -> str:
+    t = question
+    for name in info.cities:
+        t = t.replace(name, "")
+    t = re.sub(r"(20\d{2})年?|今年|去年|明年|前年", "", t)
+    return _TOPIC_NOISE.sub("", t.strip()).strip("的")
+
+
+class AnswerPipeline:
+    def __init__(self, retriever: HybridRetriever, answerer, extractive: ExtractiveAnswerer, condense_llm=None,
+                 refusal_threshold: float = 0.35):
+        self.retriever = retriever
+        self.answerer = answerer
+        self.extractive = extractive
+        self.condense_llm = condense_llm
+        self.refusal_threshold = refusal_threshold
+
+    # --- steps ---------------------------------------------------------------------------------
+    def standalone(self, question: str, history: list[str]) -> str:
+        if not history:
+            return question
+        if self.condense_llm is not None:
+            from assistant.prompting import render
+
+            try:
+                out = self.condense_llm.invoke(render("condense", history="\n".join(f"用户：{h}" for h in history), question=question))
+                text = str(getattr(out, "content", out)).strip().splitlines()[0].strip()
+                if text:
+                    return text
+            except Exception:  # noqa: BLE001 - a failing condense step falls back to the rules
+                pass
+        return resolve_followup(question, history, self.retriever.understand)
+
+    def refusal_reason(self, info: QueryInfo, passages: list[Passage], filters: Filters) -> str | None:
+        """Why the reports cannot answer, or None. Checked before any LLM call."""
+        if not passages:
+            return "no passage"
+        view = self.retriever.view
+        unknown = self.unknown_places(info)
+        if unknown:
+            return f"not in the corpus: {'、'.join(unknown)}"
+        if info.years:
+            scope = [c for c in view.chunks.values() if (not info.cities or c.city in info.cities) and filters.allows(c)]
+            covered = {c.period for c in scope} | {c.year for c in scope}
+            if not any(y in covered for y in info.years):
+                return f"year not covered: {info.years}"
+        cands = self.extractive.candidates(info.text, info, passages)
+        if not cands or cands[0].score < self.refusal_threshold:
+            return f"low relevance {cands[0].score if cands else 0:.2f}"
+        return None
+
+    def unknown_places(self, info: QueryInfo) -> list[str]:
+        """Places the question asks about that no report covers: a city or province without a report
+        of its own (unless a reported city is named too), or a county the reports never mention."""
+        kw = self.retriever.keyword
+        levels = place_levels()
+        out = []
+        for place in find_places(info.text):
+            short = re.sub("[市省]$", "", place)
+            if place in info.cities or short in info.cities:
+                continue
+            if levels.get(place) in ("city", "province"):
+                if not info.cities:
+                    out.append(place)
+            elif not (kw.has_term(place) or kw.has_term(short)):
+                out.append(place)
+        return out
+
+    # --- the pipeline ----------------------------------------------------------------------------
+    def stream(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
+        t0 = time.perf_counter()
+        history = [h for h in (history or []) if h and h.strip()]
+        filters = filters or Filters()
+        question = (question or "").strip()
+        if not question:
+            yield Answer(question=question, answer="请输入问题。", refused=True, error="empty question")
+            return
+        standalone = self.standalone(question, history)
+        info, passages = self.retrieve(standalone, filters)
+        yield from self.answer(question, standalone, info, passages, filters, t0, time.perf_counter())
+
+    def retrieve(self, standalone: str, filters: Filters) -> tuple[QueryInfo, list[Passage]]:
+        info = self.retriever.understand(standalone)
+        if not self.retriever.view.chunks:
+            raise EmptyIndexError("索引为空：请先导入报告（reportqa ingest）。")
+        return info, self.retriever.retrieve(standalone, filters, info=info)
+
+    def answer(self, question: str, standalone: str, info: QueryInfo, passages: list[Passage], filters: Filters,
+               t0: float, t1: float) -> Iterator[str | Answer]:
+        reason = self.refusal_reason(info, passages, filters)
+        if reason:
+            yield REFUSAL
+            yield Answer(
+                question=question, answer=REFUSAL, refused=True, standalone_question=standalone,
+                related=[Citation.from_passage(n, p) for n, p in enumerate(passages[:3], start=1)],
+                timings_ms=_timings(t0, t1), context=_numbered(passages),
+            )
+            return
+        parts: list[str] = []
+        error = None
+        try:
+            for delta in self.answerer.stream(standalone, info, passages):
+                parts.append(delta)
+                yield delta
+        except Exception as exc:  # noqa: BLE001 - API errors and timeouts become a message, never a crash
+            if not isinstance(self.answerer, LLMAnswerer):
+                raise
+            error = f"大模型调用失败（{type(exc).__name__}），以下为离线抽取式答案。"
+            yield ("\n\n" if parts else "") + f"⚠️ {error}\n"
+            parts = []
+            for delta in self.extractive.stream(standalone, info, passages):
+                parts.append(delta)
+                yield delta
+        yield self.finish(question, standalone, "".join(parts), passages, t0, t1, error)
+
+    def finish(self, question: str, standalone: str, text: str, passages: list[Passage], t0: float, t1: float,
+               error: str | None = None) -> Answer:
+        valid = set(range(1, len(passages) + 1))
+        text, _removed = strip_invalid(text, valid)
+        text = text.strip()
+        cited = sorted({n for _, nums in statements(text) for n in nums})
+        refused = text.startswith(NOT_MENTIONED) or not text
+        citations = [Citation.from_passage(n, passages[n - 1]) for n in cited]
+        if refused:
+            text = text or NOT_MENTIONED
+        return Answer(
+            question=question, answer=text, refused=refused, citations=citations, standalone_question=standalone,
+            uncited=not refused and not cited, timings_ms=_timings(t0, t1), error=error,
+            related=[Citation.from_passage(n, p) for n, p in enumerate(passages, start=1) if n not in cited][:3] if refused else [],
+            context=_numbered(passages),
+        )
+
+    def ask(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer:
+        result = None
+        for item in self.stream(question, history, filters):
+            if isinstance(item, Answer):
+                result = item
+        if result is None:
+            raise LLMError("the answer chain produced no result")
+        return result
+
+    def as_runnable(self) -> Runnable:
+        """The same steps as an LCEL chain: {question, history, filters} -> Answer."""
+
+        def condense(x: dict) -> dict:
+            return {**x, "t0": time.perf_counter(), "standalone": self.standalone(x["question"], x.get("history") or [])}
+
+        def retrieve(x: dict) -> dict:
+            info, passages = self.retrieve(x["standalone"], x.get("filters") or Filters())
+            return {**x, "info": info, "passages": passages, "t1": time.perf_counter()}
+
+        def answer(x: dict) -> Answer:
+            steps = self.answer(x["question"], x["standalone"], x["info"], x["passages"], x.get("filters") or Filters(),
+                                x["t0"], x["t1"])
+            return next(item for item in steps if isinstance(item, Answer))
+
+        return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)
+
+
+def _numbered(passages: list[Passage]) -> list[Citation]:
+    return [Citation.from_passage(n, p) for n, p in enumerate(passages, start=1)]
+
+
+def _timings(t0: float, t1: float) -> dict[str, float]:
+    now = time.perf_counter()
+    return {"retrieve": round((t1 - t0) * 1000, 2), "answer": round((now - t1) * 1000, 2), "total": round((now - t0) * 1000, 2)}

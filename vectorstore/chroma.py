@@ -1,0 +1,190 @@
+"""Chroma as the store of chunks and of the per-file manifest (embedded or a server).
+
+A file's chunks become visible only when its manifest record is written (the commit), so an
+ingest killed at any point leaves the index consistent: half-written chunks carry a file hash
+the manifest does not name and are ignored, then reused or removed by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from assistant.errors import ModelUnavailableError, ReportQAError
+from assistant.records import Chunk, Report
+
+PAGE = 2000
+
+
+@dataclass
+class FileRecord:
+    """What the manifest knows of one ingested file."""
+
+    source: str
+    file_hash: str
+    fmt: str
+    encoding: str
+    n_chunks: int
+    reports: list[Report]
+    pages: list[int] = field(default_factory=list)
+    indexed_at: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "file_hash": self.file_hash, "fmt": self.fmt, "encoding": self.encoding,
+            "n_chunks": self.n_chunks, "indexed_at": self.indexed_at,
+            "reports": json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False),
+            "pages": json.dumps(self.pages),
+        }
+
+    @classmethod
+    def from_metadata(cls, md: dict[str, Any]) -> FileRecord:
+        return cls(
+            source=md["source"], file_hash=md["file_hash"], fmt=md.get("fmt", "txt"), encoding=md.get("encoding", ""),
+            n_chunks=int(md.get("n_chunks", 0)), indexed_at=md.get("indexed_at", ""),
+            reports=[Report(**r) for r in json.loads(md.get("reports", "[]"))],
+            pages=json.loads(md.get("pages", "[]")),
+        )
+
+
+def chunk_from_record(chunk_id: str, text: str, md: dict[str, Any]) -> Chunk:
+    def opt(v: Any) -> Any:
+        return None if v in (-1, "", None) else v
+
+    return Chunk(
+        chunk_id=chunk_id, report_id=md["report_id"], source=md["source"], start=int(md["start"]), end=int(md["end"]),
+        text=text, section_path=md.get("section", ""), period=opt(md.get("period")), title=md.get("title", ""),
+        city=opt(md.get("city")), year=opt(md.get("year")), type=md.get("type", "其他"), embed_text="",
+        page=opt(md.get("page")), ordinal=int(md.get("ordinal", 0)),
+    )
+
+
+def collection_name(model_id: str, dimension: int, kind: str) -> str:
+    slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", model_id).strip("-._")[:80] or "model"
+    return f"reportqa-{kind}-{slug}-{dimension}"
+
+
+def make_client(index_dir, chroma_url: str | None):
+    """Embedded PersistentClient by default; HttpClient when a server URL is configured. Telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1", port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", settings=chroma_settings,
+            )
+        except Exception as exc:  # noqa: BLE001 - any connection failure becomes one clear message
+            raise ModelUnavailableError(
+                f"cannot reach the Chroma server at {chroma_url} (REPORTQA_CHROMA_URL): {exc}"
+            ) from None
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+
+
+class ChromaStore:
+    def __init__(self, client: Any, model_id: str, dimension: int, backend: str = "embedded"):
+        self.client = client
+        self.backend = backend
+        self.model_id = model_id
+        self.dimension = dimension
+        self.chunks = client.get_or_create_collection(
+            collection_name(model_id, dimension, "chunks"), configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        # the manifest: one record per file, with its decoded/extracted text as the document
+        self.files_col = client.get_or_create_collection(
+            collection_name(model_id, dimension, "files"), embedding_function=None
+        )
+
+    # --- chunks ---------------------------------------------------------------------------
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), PAGE):
+            found.update(self.chunks.get(ids=ids[i : i + PAGE], include=[])["ids"])
+        return found
+
+    def upsert_chunks(self, chunks: list[Chunk], embeddings: list[list[float]], file_hash: str) -> None:
+        if not chunks:
+            return
+        metadatas = []
+        for c in chunks:
+            md = c.metadata()
+            md["file_hash"] = file_hash
+            metadatas.append(md)
+        self.chunks.upsert(ids=[c.chunk_id for c in chunks], embeddings=embeddings,
+                           documents=[c.text for c in chunks], metadatas=metadatas)
+
+    def chunk_ids_of(self, source: str) -> list[str]:
+        return self.chunks.get(where={"source": source}, include=[])["ids"]
+
+    def delete_chunks(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), PAGE):
+            self.chunks.delete(ids=ids[i : i + PAGE])
+
+    def iter_chunks(self) -> Iterator[tuple[Chunk, str]]:
+        """Every stored chunk with the file hash it was written for (paged, for large indexes)."""
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            for cid, text, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield chunk_from_record(cid, text, md), md.get("file_hash", "")
+            offset += len(got["ids"])
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {cid: chunk_from_record(cid, t, md) for cid, t, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query(self, embedding: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[Chunk, float, str]]:
+        """Nearest chunks as (chunk, cosine similarity, file hash)."""
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[embedding], n_results=min(n, total), where=where or None,
+                                include=["documents", "metadatas", "distances"])
+        out = []
+        for cid, text, md, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True):
+            out.append((chunk_from_record(cid, text, md), 1.0 - float(dist), md.get("file_hash", "")))
+        return out
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    # --- manifest ---------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        got = self.files_col.get(include=["metadatas"])
+        return {md["source"]: FileRecord.from_metadata(md) for md in got["metadatas"]}
+
+    def commit_file(self, record: FileRecord, text: str) -> None:
+        self.files_col.upsert(ids=[record.source], embeddings=[[1.0]], documents=[text], metadatas=[record.metadata()])
+
+    def remove_file(self, source: str) -> None:
+        self.files_col.delete(ids=[source])
+        self.delete_chunks(self.chunk_ids_of(source))
+
+    def document_text(self, source: str) -> str:
+        got = self.files_col.get(ids=[source], include=["documents"])
+        if not got["ids"]:
+            raise ReportQAError(f"{source}: not in the index")
+        return got["documents"][0]
+
+    def version(self) -> str:
+        """Changes whenever a file is committed or removed: lets other processes refresh their keyword index."""
+        got = self.files_col.get(include=["metadatas"])
+        return json.dumps(sorted((m["source"], m["file_hash"], m.get("indexed_at", "")) for m in got["metadatas"]))
+
+
+def record_dict(record: FileRecord) -> dict[str, Any]:
+    d = asdict(record)
+    d["reports"] = [r.to_dict() for r in record.reports]
+    return d

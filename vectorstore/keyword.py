@@ -1,0 +1,118 @@
+"""BM25 over jieba tokens, with a user dictionary of report vocabulary.
+
+Tokenising is the costly part, so tokens are cached by chunk id (persisted beside the vectors);
+the BM25 matrix itself is rebuilt from the cache in milliseconds whenever the chunk set changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from assistant.records import Chunk
+
+REPORT_VOCABULARY = [
+    "地区生产总值", "国内生产总值", "一般公共预算收入", "一般公共预算支出", "固定资产投资", "社会消费品零售总额",
+    "规模以上工业增加值", "规模以上工业", "规上工业增加值", "城镇新增就业", "城镇调查失业率", "居民消费价格",
+    "城乡居民人均可支配收入", "城镇居民人均可支配收入", "农村居民人均可支配收入", "进出口总额", "外贸进出口",
+    "实际利用外资", "实际使用外资", "全社会研发投入", "研究与试验发展", "高新技术企业", "专精特新", "营商环境",
+    "预期目标", "工作回顾", "工作安排", "政府工作报告", "民生实事", "老旧小区", "高标准农田", "粮食产量",
+    "单位地区生产总值能耗", "空气质量优良天数", "新质生产力", "数字经济", "乡村振兴", "保障性住房",
+    "盘锦", "济南", "沈阳", "福州", "本溪", "商丘", "内江", "大洼区", "盘山县", "双台子区", "兴隆台区",
+    "辽东湾新区", "辽河油田", "辽河口", "盘锦港", "永城", "隆昌", "资中", "威远", "东兴区", "市中区",
+]
+_STOP = set("的 了 和 与 及 是 在 为 对 把 被 将 等 中 上 下 年 个 多少 什么 哪些 吗 呢 么 怎么 如何 请问 一下 有 有没有 报告 里 说 要 我们 全市 我市".split())
+_PUNCT = re.compile(r"^[\W_]+$")
+
+
+class KeywordIndex:
+    def __init__(self, cache_path: Path | None = None, extra_words: Iterable[str] = ()):
+        import jieba
+
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        from assistant.places import place_names
+
+        for w in place_names():
+            self._tokenizer.add_word(w, freq=50000)
+        for w in (*REPORT_VOCABULARY, *extra_words):
+            self._tokenizer.add_word(w, freq=200000)
+        self.cache_path = cache_path
+        self._cache: dict[str, list[str]] = {}
+        if cache_path and cache_path.exists():
+            try:
+                self._cache = json.loads(cache_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._cache = {}  # a damaged cache is only a slower start
+        self._ids: list[str] = []
+        self._bm25: bm25s.BM25 | None = None
+        self._lock = threading.Lock()
+
+    def add_words(self, words: Iterable[str]) -> None:
+        for w in words:
+            if w:
+                self._tokenizer.add_word(w, freq=200000)
+
+    def tokenize(self, text: str) -> list[str]:
+        out = []
+        for tok in self._tokenizer.cut_for_search(text.lower()):
+            tok = tok.strip()
+            if tok and tok not in _STOP and not _PUNCT.match(tok):
+                out.append(tok)
+        return out
+
+    def rebuild(self, chunks: list[Chunk]) -> None:
+        """Index exactly these chunks; only chunks not seen before are tokenised."""
+        tokens = []
+        fresh = 0
+        for c in chunks:
+            toks = self._cache.get(c.chunk_id)
+            if toks is None:
+                toks = self.tokenize(f"{c.title} {c.section_path} {c.text}")
+                self._cache[c.chunk_id] = toks
+                fresh += 1
+            tokens.append(toks)
+        live = {c.chunk_id for c in chunks}
+        self._cache = {k: v for k, v in self._cache.items() if k in live}
+        bm25 = None
+        if chunks:
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
+        with self._lock:
+            self._ids = [c.chunk_id for c in chunks]
+            self._bm25 = bm25
+        if fresh and self.cache_path:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._cache, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.cache_path)
+
+    def has_term(self, term: str) -> bool:
+        """Whether any indexed chunk contains this token."""
+        with self._lock:
+            bm25 = self._bm25
+        return bool(bm25 is not None and term.lower() in bm25.vocab_dict)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def search(self, query_tokens: list[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score); `allowed` restricts to a subset (metadata filters)."""
+        with self._lock:
+            bm25, ids = self._bm25, self._ids
+        if bm25 is None or not query_tokens:
+            return []
+        scores = bm25.get_scores(query_tokens)
+        if allowed is not None:
+            mask = np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
