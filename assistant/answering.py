@@ -22,6 +22,7 @@ _QUESTION_NOISE = re.compile(
     r"是多少|多少|是什么|什么|哪些|哪几|有几|几项|几个|为何|怎样|如何|怎么|吗|呢|么|请问|一下|告诉我|是否|"
     r"分别|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
 )
+_INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿|亿|万)?元|\d+(?:\.\d+)?\s*(?:万亿|亿)")
 _COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米)")
@@ -50,7 +51,7 @@ def answer_kind(question: str) -> str:
         return "list"
     if re.search(r"增长多少|增速|增幅|涨了多少|降了多少|下降多少|多少个百分点|百分之|占比|比重|率是|率为|率多少|增长率|增长几", question):
         return "percent"
-    if re.search(r"多少亿|多少万|多少元|金额|总额|规模|收入是|投资多少|多少钱|资金", question):
+    if re.search(r"多少(亿|万)?元|多少亿(?![吨亩人])|金额|多少钱|资金(是|有)?多少|(收入|支出|投资|总额|规模|产值)(是|有|达到|完成)?了?多少(?![个家项人亩吨])", question):
         return "amount"
     if re.search(r"多少|几|数量", question):
         return "count"
@@ -59,13 +60,17 @@ def answer_kind(question: str) -> str:
     return "any"
 
 
-def question_terms(question: str, tokenize) -> list[str]:
-    """Content terms of the question, abbreviations spelled out, longest first."""
+def question_terms(question: str, tokenize, cities: list[str] = ()) -> list[str]:
+    """Content terms of the question, abbreviations spelled out; place and year words left to the metadata."""
     text = question
-    for short, full in SYNONYMS.items():
-        if short in text:
-            text += " " + full
-    terms = [t for t in tokenize(text) if not _QUESTION_NOISE.fullmatch(t) and not re.fullmatch(r"\d{4}", t)]
+    for name in cities:
+        text = text.replace(name, " ")
+    for short, full in sorted(SYNONYMS.items(), key=lambda kv: -len(kv[0])):
+        if short in text and full not in text:
+            text = text.replace(short, f" {full} ")
+    terms = [t for t in tokenize(text)
+             if len(t) > 1 and not _QUESTION_NOISE.fullmatch(t) and not _INTENT_WORDS.fullmatch(t)
+             and not re.fullmatch(r"\d{4}", t)]
     return list(dict.fromkeys(terms))
 
 
@@ -83,17 +88,20 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, tokenize, min_score: float = 0.35):
+    def __init__(self, tokenize, min_score: float = 0.35, min_coverage: float = 0.5):
         self.tokenize = tokenize
         self.min_score = min_score
+        self.min_coverage = min_coverage
 
     def candidates(self, question: str, info: QueryInfo, passages: list[Passage]) -> list[Candidate]:
         kind = answer_kind(question)
-        terms = question_terms(question, self.tokenize)
+        terms = question_terms(question, self.tokenize, info.cities)
         weights = {t: min(len(t), 4) for t in terms}
         total = sum(weights.values()) or 1
         out: list[Candidate] = []
         for n, p in enumerate(passages, start=1):
+            if not _fits_time(p, info):
+                continue
             prior = 1.0 / (1 + 0.15 * (n - 1))
             header = f"{p.chunk.title}{p.chunk.section_path}"
             for sent in _sentences(p.chunk.text):
@@ -103,13 +111,16 @@ class ExtractiveAnswerer:
                 context = sum(w for t, w in weights.items() if t not in sent and t in header)
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
+                opening = info.about_report and p.chunk.ordinal == 0  # date line, meeting and speaker live here
+                if (kind in ("percent", "amount", "date") and fit == 0) or (coverage < self.min_coverage and not opening):
+                    continue  # a statement without the kind of figure asked for, or off-topic, answers nothing
                 side = _side(p, info)
                 meta = 0.0
                 if info.cities and p.chunk.city in info.cities:
                     meta += 0.1
                 if info.years and p.chunk.period in info.years:
                     meta += 0.1
-                brevity = 0.1 * min(len(sent), 300) / 300  # equal coverage: the shorter statement wins
+                brevity = 0.3 * min(max(len(sent) - 40, 0), 260) / 260  # equal coverage: the shorter statement wins
                 score = (coverage + 0.35 * fit + meta - brevity) * prior
                 out.append(Candidate(n, sent, score, coverage, side))
         return sorted(out, key=lambda c: -c.score)
@@ -159,6 +170,23 @@ def _sentences(text: str) -> list[str]:
                 if 10 <= len(window) < len(s):
                     out.append(window)
     return out
+
+
+def _fits_time(p: Passage, info: QueryInfo) -> bool:
+    """A figure of another year never answers: the passage's period must be one the question asks
+    about (or unknown), and a result is not read from a plan nor a target from a review."""
+    c = p.chunk
+    if not info.years or info.about_report:
+        return not info.about_report or not info.years or c.year in info.years or c.year is None
+    if c.period is None:
+        return True
+    if c.period not in info.years:
+        return False
+    if info.intent == "result" and c.year == c.period:
+        return False
+    if info.intent == "target" and c.year is not None and c.year > c.period:
+        return False
+    return True
 
 
 def _kind_fit(kind: str, sent: str) -> float:

@@ -16,58 +16,73 @@ from assistant.answering import NOT_MENTIONED, REFUSAL, ExtractiveAnswerer, LLMA
 from assistant.citations import statements, strip_invalid
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.places import find_places, place_levels
-from assistant.query import _RELATIVE, QueryInfo
+from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS, QueryInfo
 from assistant.records import Answer, Citation, Passage
 from assistant.retrieval import Filters, HybridRetriever
 
-_TOPIC_NOISE = re.compile(r"^(那么|那|还有|再问|另外|请问)|[呢吗？?。！!，,\s]+$")
-_FOLLOWUP_CUE = re.compile(r"^(那么?|还有|再|另外|同期|同样)|呢[？?]?$|^(去年|今年|明年|前年)[呢的]?")
+_CUE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|同期|同样)[，,]?|[呢吗？?。！!，,\s]+$")
+_RESULT_TAIL = re.compile(r"(实际)?(完成|实现|达到|提升到|下降)了|增长了|(是|有)?(多少|几)[人个家项元亿万吨]*")
+
+
+_SIBLINGS = {"农村": "城镇", "城镇": "农村", "出口": "进口", "进口": "出口", "支出": "收入", "收入": "支出"}
 
 
 def resolve_followup(question: str, history: list[str], understand) -> str:
-    """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them."""
+    """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them.
+
+    「那沈阳呢？」 swaps the city, 「去年呢？」/「2025年的目标呢？」 the year, 「固投呢？」 the indicator of the
+    previous question; a longer follow-up without city or year gets them prefixed."""
     if not history:
         return question
-    prev = understand(history[-1])
-    for earlier in reversed(history[:-1]):
-        if prev.cities and prev.years:
-            break
-        e = understand(earlier)
-        prev.cities = prev.cities or e.cities
-        prev.years = prev.years or e.years
+    base = history[0]
+    for earlier in history[1:]:
+        base = resolve_followup(earlier, [base], understand)
+    prev = understand(base)
     cur = understand(question)
-    rest = question
+    q = question.strip()
+    cities = cur.cities or prev.cities
+    rel = next((w for w in _RELATIVE if w in q), None)
+    years = [y for y in cur.years if not rel]
+    if rel == "今年" and prev.years:
+        # 「今年」 in a follow-up: the year of the report that answered the previous turn
+        years = [prev.years[0] + (1 if prev.intent == "result" else 0)]
+    elif rel == "今年" or (rel and not prev.years):
+        years = understand(f"{''.join(cities[:1])}{rel}").years
+    elif rel:
+        years = [prev.years[0] + _RELATIVE[rel]]
+    rest = q
     for name in cur.cities:
         rest = rest.replace(name, "")
-    rel = [w for w in _RELATIVE if w in question]
-    for w in rel:
-        rest = rest.replace(w, "")
+    if rel:
+        rest = rest.replace(rel, "")
     rest = re.sub(r"(20\d{2})年?", "", rest)
-    rest = _TOPIC_NOISE.sub("", rest.strip()).strip("的")
-    short = len(rest) <= 6 or bool(_FOLLOWUP_CUE.search(question.strip()))
-    if not short and cur.cities and (cur.years or not prev.years):
+    rest = _CUE.sub("", _CUE.sub("", rest.strip())).strip("的 ")
+    if cur.cities and (years or not prev.years) and len(rest) > 8:
         return question  # already standalone
-    cities = cur.cities or prev.cities
-    if rel and prev.years:
-        years = [prev.years[0] + _RELATIVE[rel[0]]]
+    years = years or prev.years
+    asks_target = bool(TARGET_WORDS.search(rest))
+    topic = re.sub(r"目标|预期|计划|要达到|要|是多少|多少|呢|的|(达到|完成|实现|增长)了?", "", rest)
+    if len(rest) > 8 and not rest.startswith("目标"):
+        body = rest  # a full question that only lacks its city or year
     else:
-        years = cur.years or prev.years
-    topic = _topic(history[-1], prev)
-    if rest and not re.fullmatch(r"目标|预期目标|目标是多少|计划", rest):
-        body = rest if len(rest) > 6 else f"{topic}{rest}" if rest not in topic else topic
-    elif rest:
-        body = f"{topic}{rest}"
-    else:
-        body = topic
-    return f"{''.join(cities)}{''.join(f'{y}年' for y in years)}{body}"
-
-
-def _topic(question: str, info: QueryInfo) -> str:
-    t = question
-    for name in info.cities:
-        t = t.replace(name, "")
-    t = re.sub(r"(20\d{2})年?|今年|去年|明年|前年", "", t)
-    return _TOPIC_NOISE.sub("", t.strip()).strip("的")
+        body = base
+        for name in prev.cities:
+            body = body.replace(name, "")
+        body = re.sub(r"(20\d{2})年?|今年|去年|明年|前年", "", body).strip("，, 的？?")
+        indicator = next((t for t in INDICATORS if t in body), None)
+        if topic and indicator and topic in indicator and topic != indicator:
+            body = body[: body.index(indicator)] + indicator[: indicator.rindex(topic)] + rest  # 「总额达到了多少？」
+        elif topic in _SIBLINGS and _SIBLINGS[topic] in body:
+            body = body.replace(_SIBLINGS[topic], topic, 1)  # 「农村的呢？」
+        elif topic and indicator and len(topic) > 1:
+            body = body.replace(indicator, topic, 1)  # 「固投呢？」
+        elif topic:
+            body = f"{body}，{topic}"
+        if asks_target:
+            body = _RESULT_TAIL.sub("", body).rstrip("？?的，,")
+            body += "是多少" if "目标" in body else "目标是多少"
+    prefix = "".join(cities) + "".join(f"{y}年" for y in years)
+    return f"{prefix}{body}"
 
 
 class AnswerPipeline:
@@ -105,12 +120,14 @@ class AnswerPipeline:
             return f"not in the corpus: {'、'.join(unknown)}"
         if info.years:
             scope = [c for c in view.chunks.values() if (not info.cities or c.city in info.cities) and filters.allows(c)]
-            covered = {c.period for c in scope} | {c.year for c in scope}
+            covered = {c.year for c in scope} if info.about_report else {c.period for c in scope}
             if not any(y in covered for y in info.years):
                 return f"year not covered: {info.years}"
         cands = self.extractive.candidates(info.text, info, passages)
-        if not cands or cands[0].score < self.refusal_threshold:
-            return f"low relevance {cands[0].score if cands else 0:.2f}"
+        if not cands:
+            return "no passage sentence states it"
+        if cands[0].score < self.refusal_threshold:
+            return f"low relevance {cands[0].score:.2f}"
         return None
 
     def unknown_places(self, info: QueryInfo) -> list[str]:
@@ -157,7 +174,7 @@ class AnswerPipeline:
             yield Answer(
                 question=question, answer=REFUSAL, refused=True, standalone_question=standalone,
                 related=[Citation.from_passage(n, p) for n, p in enumerate(passages[:3], start=1)],
-                timings_ms=_timings(t0, t1), context=_numbered(passages),
+                timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason=reason,
             )
             return
         parts: list[str] = []

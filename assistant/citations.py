@@ -38,6 +38,8 @@ def statements(text: str) -> list[tuple[str, list[int]]]:
             continue
         nums = cited_numbers(part)
         body = MARKER.sub("", part).strip()
-        if body:
+        if re.sub(r"[\W_]+", "", body):
             out.append((body, nums))
+        elif out and nums:
+            out[-1] = (out[-1][0], out[-1][1] + nums)
     return out

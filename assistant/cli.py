@@ -56,7 +56,6 @@ def config() -> None:
         shown = "******" if "key" in name and value else str(value)
         table.add_row(name, shown, f"REPORTQA_{name.upper()}")
     table.add_row("index_dir", str(s.index_dir), "(home_dir/index)")
-    table.add_row("model_dir", str(s.model_dir), "(home_dir/models)")
     console.print(table)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,7 +105,24 @@ def load_text(path: Path, raw: bytes, source: str) -> Document:
                     fmt=path.suffix.lower().lstrip("."))
 
 
-LOADERS: dict[str, Loader] = {".txt": load_text, ".md": load_text}
+def _lazy(module: str, name: str) -> Loader:
+    """Import a format's loader (and its parsing library) only when a file of that format is loaded."""
+
+    def load(path: Path, raw: bytes, source: str) -> Document:
+        loader: Loader = getattr(importlib.import_module(module), name)
+        return loader(path, raw, source)
+
+    return load
+
+
+LOADERS: dict[str, Loader] = {
+    ".txt": load_text,
+    ".md": load_text,
+    ".pdf": _lazy("assistant.formats.pdf", "load_pdf"),
+    ".docx": _lazy("assistant.formats.docx", "load_docx"),
+    ".html": _lazy("assistant.formats.html", "load_html"),
+    ".htm": _lazy("assistant.formats.html", "load_html"),
+}
 
 
 def supported_suffixes() -> list[str]:
@@ -135,11 +153,22 @@ def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | Non
         raise IngestError(
             source, f"file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.0f} MB (REPORTQA_MAX_FILE_MB)"
         )
+    raw = _read_limited(path, source, max_bytes)
+    return loader(path, raw, source)
+
+
+def _read_limited(path: Path, source: str, max_bytes: int | None) -> bytes:
+    """Read at most one byte past the limit, so a file that grew after stat() (or a pipe) is still refused."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            if max_bytes is None:
+                return fh.read()
+            raw = fh.read(max_bytes + 1)
     except OSError as exc:
         raise IngestError(source, f"cannot read file: {exc.strerror}") from None
-    return loader(path, raw, source)
+    if len(raw) > max_bytes:
+        raise IngestError(source, f"file is over the limit of {max_bytes / 1e6:.0f} MB (REPORTQA_MAX_FILE_MB)")
+    return raw
 
 
 def discover(paths: list[Path]) -> list[Path]:

@@ -38,6 +38,8 @@ def place_levels() -> dict[str, str]:
                 level, short = "province", re.sub(r"(省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|特别行政区)$", "", name)
             elif code[4:] == "0" * 8:
                 level, short = "city", _SUFFIX.sub("", name)
+            elif name.endswith("市"):
+                level, short = "city", name[:-1]  # a county-level city (江阴市) has reports of its own
             else:
                 level, short = "county", name if len(name) >= 3 else ""
             for n in (name, short):

@@ -29,7 +29,7 @@ class ReportQA:
         cache = None if settings.chroma_url else settings.index_dir / f"keyword-{embedder.model_id}.json"
         self.keyword = KeywordIndex(cache_path=cache)
         self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword)
-        self.extractive = ExtractiveAnswerer(self.keyword.tokenize, settings.refusal_threshold)
+        self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold)
         self.llm = llm
         answerer = LLMAnswerer(llm) if llm is not None else self.extractive
         self.pipeline = AnswerPipeline(self.retriever, answerer, self.extractive, condense_llm=llm,

@@ -140,6 +140,7 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # 可能相关, when refused
     error: str | None = None
     context: list[Citation] = field(default_factory=list)  # every passage the answerer saw, numbered
+    refusal_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,4 +154,5 @@ class Answer:
             "related": [c.to_dict() for c in self.related],
             "error": self.error,
             "context": [c.to_dict() for c in self.context],
+            "refusal_reason": self.refusal_reason,
         }

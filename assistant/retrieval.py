@@ -179,6 +179,13 @@ class HybridRetriever:
         boost = 0.0
         if cities and c.city in cities:
             boost += b
+        if info.about_report:
+            # the date line, meeting and speaker sit in the report's opening chunk
+            if c.ordinal == 0:
+                boost += 2 * b
+            if c.year in years:
+                boost += b
+            return boost
         for y in years:
             if c.period == y:
                 boost += b

@@ -1,13 +1,53 @@
-"""Serve the chat UI (and later the HTTP API) from one process with one shared `ReportQA`."""
+"""Serve the chat UI and the HTTP API from one process with one shared `ReportQA`.
+
+The FastAPI app holds the API routes; the Gradio UI (`assistant.ui.create_app`) is mounted at `/`
+beside them. Without the UI module the API is served alone.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def run_server(settings: Settings, host: str, port: int) -> None:
-    from assistant.qa import ReportQA
-    from assistant.ui import create_app
 
-    qa = ReportQA.from_settings(settings)
-    create_app(qa).queue(default_concurrency_limit=8).launch(server_name=host, server_port=port, show_api=False)
+def load_ui(qa):
+    """The Gradio Blocks for this `ReportQA`, or None when `assistant.ui` is not there."""
+    try:
+        from assistant.ui import create_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "assistant.ui":
+            raise
+        return None
+    return create_app(qa)
+
+
+def build_app(qa, settings: Settings | None = None, ui: bool = True):
+    """The API app, with the chat UI mounted at `/` when available (and wanted)."""
+    from assistant.api import add_root_redirect, create_api
+
+    app = create_api(qa, settings)
+    blocks = load_ui(qa) if ui else None
+    if blocks is None:
+        if ui:
+            log.warning("assistant.ui is not available: serving the HTTP API only")
+        add_root_redirect(app)
+        return app
+    import gradio as gr
+
+    blocks.queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"])
+
+
+def run_server(settings: Settings, host: str, port: int, qa=None, ui: bool = True) -> None:
+    import uvicorn
+
+    if qa is None:
+        from assistant.qa import ReportQA
+
+        qa = ReportQA.from_settings(settings)
+    app = build_app(qa, settings, ui=ui)
+    print(f"ReportQA: http://{host}:{port}/  (API: /v1, schema: /openapi.json, docs: /docs)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data" / "reports", description="Folder of report files to ingest")
     home_dir: Path = Field(PROJECT_ROOT / ".reportqa", description="Index, models and logs (git-ignored)")
     index_name: str = Field("index", description="Sub-folder of home_dir holding this index")
+    model_dir: Path = Field(PROJECT_ROOT / ".reportqa" / "models", description="Built/converted embedding models")
 
     embedding_model: str = Field(
         DEFAULT_EMBEDDING_MODEL,
@@ -63,10 +64,6 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home_dir / self.index_name
-
-    @property
-    def model_dir(self) -> Path:
-        return self.home_dir / "models"
 
     @property
     def feedback_file(self) -> Path:

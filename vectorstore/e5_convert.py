@@ -206,8 +206,16 @@ def build_tokenizer(e5: E5File):
     derived here from the file itself so the result follows the map exactly, code point by code
     point. (Only multi-code-point NFKC composition, e.g. a letter plus a combining accent, differs.)
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from tokenizers import processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     nfkc = normalizers.NFKC()
     by_output: dict[str, list[int]] = {}
@@ -309,6 +317,7 @@ def write_model_folder(e5: E5File, folder: Path, marker: dict) -> None:
         "torch_dtype": "float32",
     })  # fmt: skip
     save_file(hf_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
+    (folder / "model.safetensors").chmod(0o644)  # safetensors creates it owner-only
 
     build_tokenizer(e5).save(str(folder / "tokenizer.json"))
     # "TokenizersBackend" (transformers >= 5; "PreTrainedTokenizerFast" before) loads tokenizer.json
@@ -328,7 +337,9 @@ def write_model_folder(e5: E5File, folder: Path, marker: dict) -> None:
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
     ])  # fmt: skip
-    _write_json(folder / "sentence_bert_config.json", {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False})
+    _write_json(
+        folder / "sentence_bert_config.json", {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False}
+    )
     _write_json(folder / "1_Pooling" / "config.json", {
         "word_embedding_dimension": e5.hidden,
         "pooling_mode_cls_token": False,
@@ -357,7 +368,9 @@ def write_model_folder(e5: E5File, folder: Path, marker: dict) -> None:
 def _tokenizer_class() -> str:
     import transformers
 
-    return "TokenizersBackend" if int(transformers.__version__.split(".")[0]) >= 5 else "PreTrainedTokenizerFast"
+    return (
+        "TokenizersBackend" if int(transformers.__version__.split(".")[0]) >= 5 else "PreTrainedTokenizerFast"
+    )
 
 
 def build_e5_small(out_dir: Path) -> Path:

@@ -67,6 +67,11 @@ class KeywordIndex:
                 out.append(tok)
         return out
 
+    def words(self, text: str) -> list[str]:
+        """Whole words (jieba's precise mode), for judging whether a sentence covers a question."""
+        return [w for w in (t.strip() for t in self._tokenizer.cut(text.lower(), HMM=False))
+                if w and w not in _STOP and not _PUNCT.match(w)]
+
     def rebuild(self, chunks: list[Chunk]) -> None:
         """Index exactly these chunks; only chunks not seen before are tokenised."""
         tokens = []

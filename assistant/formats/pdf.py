@@ -1,0 +1,211 @@
+"""PDF -> text with page starts (for 第N页 citations), via pdfplumber (pdfminer.six).
+
+The extracted text reads like a plain-text report: running headers, footers and page numbers
+are dropped, lines wrapped by the page layout are rejoined into their paragraph (also across a
+page break), headings stay on lines of their own, and each table row keeps its column headers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+
+from assistant.chunking import heading_of
+from assistant.errors import IngestError
+from assistant.formats import TextBuilder, join_cjk, make_document, normalize_line, require_bytes, table_lines
+from assistant.records import Document
+
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－~·•\s]*\d{1,4}[-—–－~·•\s]*"
+    r"|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}"
+    r"|[Pp]age\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"
+    r"|[-—–－\s]*[ivxlcIVXLC]{1,6}[-—–－\s]*)$"
+)
+_CID = re.compile(r"\(cid:\d+\)")
+_MARGIN_LINES = 2  # lines at the top and at the bottom of a page that may be a running header/footer
+_CJK_END = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]$")
+_CJK_START = re.compile(r"^[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    table: bool = False  # a table row: never joined with its neighbours
+
+    @property
+    def size(self) -> float:
+        return max(1.0, self.bottom - self.top)
+
+
+@dataclass
+class Stats:
+    images: int = 0
+    chars: int = 0
+    unmapped: int = 0  # (cid:N) glyphs: a font without a ToUnicode map
+
+
+@dataclass
+class PageLines:
+    lines: list[Line]
+    left: float = 0.0
+    right: float = 0.0
+    gap: float = 0.0  # usual space between two lines of one paragraph
+
+
+def load_pdf(path: Path, raw: bytes, source: str) -> Document:
+    require_bytes(raw, source)
+    if b"%PDF-" not in raw[:1024]:
+        raise IngestError(source, "not a PDF file (no %PDF header)")
+    try:
+        pages, stats = _read_pages(raw, source)
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
+        raise IngestError(source, f"damaged or truncated PDF ({_describe(exc)})") from None
+    if stats.unmapped > stats.chars / 3:
+        raise IngestError(source, f"text layer cannot be decoded: {stats.unmapped} glyphs have no Unicode "
+                                  "mapping in their fonts (scanned or exported without text?)")
+    if not any(line.text for page in pages for line in page):
+        if stats.images:
+            raise IngestError(source, "no text layer (scanned?); OCR is not supported, use a PDF with text")
+        raise IngestError(source, "no text layer (scanned?): the PDF has no extractable text")
+    _drop_running_lines(pages)
+    builder = TextBuilder()
+    _assemble([_layout(p) for p in pages], builder)
+    return make_document(source, raw, builder, "pdf", "pdf", pages=True)
+
+
+def _describe(exc: Exception) -> str:
+    msg = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _read_pages(raw: bytes, source: str) -> tuple[list[list[Line]], Stats]:
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    from pdfplumber.utils.exceptions import PdfminerException
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(raw))
+    except PdfminerException as exc:
+        cause = exc.args[0] if exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise IngestError(source, "encrypted PDF (password required); save an unprotected copy") from None
+        raise
+    pages: list[list[Line]] = []
+    stats = Stats()
+    with pdf:
+        for page in pdf.pages:
+            stats.images += len(page.images)
+            pages.append(_page_lines(page, stats))
+            page.close()
+    return pages, stats
+
+
+def _page_lines(page, stats: Stats) -> list[Line]:
+    """Text lines and table rows of one page, top to bottom."""
+    tables = page.find_tables()
+    boxes = [t.bbox for t in tables]
+    lines: list[Line] = []
+    for raw_line in page.extract_text_lines(strip=True, return_chars=False):
+        mid = (raw_line["top"] + raw_line["bottom"]) / 2
+        cx = (raw_line["x0"] + raw_line["x1"]) / 2
+        if any(x0 <= cx <= x1 and top <= mid <= bottom for x0, top, x1, bottom in boxes):
+            continue
+        unmapped = len(_CID.findall(raw_line["text"]))
+        text = join_cjk(normalize_line(_CID.sub("", raw_line["text"])))
+        stats.unmapped += unmapped
+        stats.chars += len(text) + unmapped
+        if text:
+            lines.append(Line(text, raw_line["x0"], raw_line["x1"], raw_line["top"], raw_line["bottom"]))
+    for table in tables:
+        x0, top, x1, bottom = table.bbox
+        rows = table_lines([[c or "" for c in row] for row in table.extract()])
+        step = (bottom - top) / max(1, len(rows))
+        for i, row in enumerate(rows):
+            lines.append(Line(row, x0, x1, top + i * step, top + (i + 1) * step, table=True))
+    return sorted(lines, key=lambda ln: (ln.top, ln.x0))
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
+
+
+def _drop_running_lines(pages: list[list[Line]]) -> None:
+    """Remove page numbers and the headers/footers repeated at the same end of most pages."""
+    top_keys: dict[str, int] = {}
+    bottom_keys: dict[str, int] = {}
+    for lines in pages:
+        body = [ln for ln in lines if not ln.table]
+        for k in {_key(ln.text) for ln in body[:_MARGIN_LINES]}:
+            top_keys[k] = top_keys.get(k, 0) + 1
+        for k in {_key(ln.text) for ln in body[-_MARGIN_LINES:]}:
+            bottom_keys[k] = bottom_keys.get(k, 0) + 1
+    need = max(2, (len(pages) + 1) // 2)
+    for i, lines in enumerate(pages):
+        for counts, edge in ((top_keys, 0), (bottom_keys, -1)):
+            for _ in range(_MARGIN_LINES):
+                if not lines or lines[edge].table:
+                    break
+                line = lines[edge]
+                if _PAGE_NUMBER.match(line.text) or counts.get(_key(line.text), 0) >= need:
+                    lines.pop(edge)
+                else:
+                    break
+        pages[i] = lines
+
+
+def _layout(lines: list[Line]) -> PageLines:
+    body = [ln for ln in lines if not ln.table]
+    if not body:
+        return PageLines(lines)
+    gaps = [b.top - a.bottom for a, b in zip(body, body[1:], strict=False) if b.top > a.top]
+    return PageLines(lines, left=min(ln.x0 for ln in body), right=max(ln.x1 for ln in body),
+                     gap=median(gaps) if gaps else 0.0)
+
+
+def _continues(prev: Line, prev_page: PageLines, nxt: Line, next_page: PageLines, same_page: bool) -> bool:
+    """Whether `nxt` continues the paragraph of `prev` (a line wrapped by the layout)."""
+    if prev.table or nxt.table:
+        return False
+    size = nxt.size
+    if prev.x1 < prev_page.right - 3 * size:  # stops short (more than a ragged edge): paragraph end or heading
+        return False
+    if nxt.x0 > next_page.left + 0.8 * size:  # indented: a new paragraph
+        return False
+    if same_page and nxt.top - prev.bottom > next_page.gap + 0.6 * size:  # extra space between paragraphs
+        return False
+    return heading_of(nxt.text) is None
+
+
+def _assemble(pages: list[PageLines], builder: TextBuilder) -> None:
+    prev: Line | None = None
+    prev_page: PageLines | None = None
+    for page in pages:
+        first = True
+        for line in page.lines:
+            if prev is not None and prev_page is not None and _continues(prev, prev_page, line, page, not first):
+                builder.add(_joiner(prev.text, line.text))
+            else:
+                builder.end_line()
+            if first:
+                builder.start_page()
+                first = False
+            builder.add(line.text)
+            prev, prev_page = line, page
+        if first:
+            builder.start_page()
+
+
+def _joiner(before: str, after: str) -> str:
+    if _CJK_END.search(before) or _CJK_START.search(after) or before.endswith("-"):
+        return ""
+    return " "

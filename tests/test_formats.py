@@ -1,0 +1,365 @@
+"""PDF, DOCX and HTML loaders: text laid out like a plain-text report, page starts, tables, headings.
+
+The builders at the top make small real files in code (reportlab with its built-in CID font
+STSong-Light for Chinese PDFs, python-docx for DOCX); the other format tests import them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from assistant.chunking import Chunker, heading_of
+from assistant.errors import IngestError
+from assistant.formats import table_lines
+from assistant.formats.docx import chinese_number, numeral
+from assistant.ingest import parse_document
+from assistant.loading import load_document
+from assistant.qa import ReportQA
+from tests.fakes import BigramEmbedder
+
+SENTENCES = [
+    "全市地区生产总值增长5.2%，一般公共预算收入增长8.3%，高于全省2.8个百分点。",
+    "固定资产投资增长20%以上，进出口总额增长39.7%，增速均居全省第一。",
+    "新开工亿元以上项目126个，华锦阿美精细化工及原料工程项目全面开工建设。",
+    "城镇新增就业2.1万人，城镇调查失业率控制在5.5%以内，居民人均可支配收入增长5.6%。",
+    "空气质量优良天数比例达到86.6%，辽河、大辽河等重点河流断面水质稳定达标。",
+    "民生支出占一般公共预算支出的比重保持在75%以上，十件民生实事全部完成。",
+]
+TABLE = [["指标", "2024年", "增长"], ["地区生产总值", "1234亿元", "5%"], ["一般公共预算收入", "120亿元", "8.3%"]]
+TABLE_LINES = ["指标：地区生产总值；2024年：1234亿元；增长：5%", "指标：一般公共预算收入；2024年：120亿元；增长：8.3%"]
+
+
+def paragraph(i: int, n: int = 3) -> str:
+    """A distinct paragraph of n sentences (long enough to wrap over several PDF lines)."""
+    return "".join(f"第{i}段{SENTENCES[(i + k) % len(SENTENCES)]}" for k in range(n))
+
+
+REPORT_BLOCKS: list = [
+    "#2024年盘锦市政府工作报告",
+    "#——2024年1月8日在盘锦市第九届人民代表大会第三次会议上",
+    "#一、2023年工作回顾",
+    paragraph(1), paragraph(2, 5),
+    "#（一）精准施策稳增长",
+    paragraph(3, 6), paragraph(4, 6),
+    TABLE,
+    "#二、2024年工作安排",
+    paragraph(5, 8), paragraph(6, 8), paragraph(7, 4),
+    "#（一）扩大有效投资",
+    paragraph(8, 6), paragraph(9, 3),
+    "#（二）保障改善民生",
+    paragraph(10, 8), paragraph(11, 8), paragraph(12, 6),
+]
+
+
+# --- builders (used by the other format tests too) --------------------------------------------
+def make_pdf(blocks: list, running_header: str | None = "盘锦市人民政府文件", encrypt=None, page_numbers: bool = True) -> bytes:
+    """A real multi-page PDF: indented wrapped paragraphs, ``#`` headings, grid tables, header and page numbers."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=12, leading=18, firstLineIndent=24, wordWrap="CJK")
+    head = ParagraphStyle("head", parent=body, firstLineIndent=0, spaceBefore=6)
+    story: list = []
+    for b in blocks:
+        if isinstance(b, list):
+            table = Table(b)
+            table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 10),
+                                       ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+            story.append(table)
+        elif b == "PAGE":
+            story.append(PageBreak())
+        else:
+            story.append(Paragraph(b[1:], head) if b.startswith("#") else Paragraph(b, body))
+
+    def decorate(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont("STSong-Light", 9)
+        if running_header:
+            canvas.drawString(72, A4[1] - 40, running_header)
+        if page_numbers:
+            canvas.drawCentredString(A4[0] / 2, 30, f"- {doc.page} -")
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4, encrypt=encrypt).build(story, onFirstPage=decorate, onLaterPages=decorate)
+    return buf.getvalue()
+
+
+def make_scanned_pdf() -> bytes:
+    """A PDF whose page is only an image: no text layer."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    img = Image.new("RGB", (400, 200), "white")
+    ImageDraw.Draw(img).rectangle((20, 20, 380, 60), fill="black")
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.drawImage(ImageReader(img), 72, 500, 400, 200)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def make_docx(blocks: list[tuple]) -> bytes:
+    """("title"|"h1".."h4"|"p"|"table", value) blocks -> DOCX bytes."""
+    import docx
+
+    d = docx.Document()
+    for kind, value in blocks:
+        if kind == "title":
+            d.add_heading(value, 0)
+        elif kind.startswith("h"):
+            d.add_heading(value, int(kind[1:]))
+        elif kind == "table":
+            t = d.add_table(rows=len(value), cols=len(value[0]))
+            for r, row in enumerate(value):
+                for c, v in enumerate(row):
+                    t.cell(r, c).text = v
+        else:
+            d.add_paragraph(value)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+REPORT_DOCX = [
+    ("title", "2024年盘锦市政府工作报告"),
+    ("p", "——2024年1月8日在盘锦市第九届人民代表大会第三次会议上"),
+    ("h1", "2023年工作回顾"),
+    ("p", paragraph(1)),
+    ("h2", "精准施策稳增长"),
+    ("p", paragraph(2)),
+    ("table", TABLE),
+    ("h2", "（二）深化改革"),  # a numeral of its own: kept as it is
+    ("p", paragraph(3)),
+    ("h1", "2024年工作安排"),
+    ("h3", "扩大有效投资"),
+    ("p", paragraph(4)),
+]
+
+GOV_PAGE = """<!DOCTYPE html>
+<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<title>2024年盘锦市政府工作报告_盘锦市人民政府</title>
+<script>var crumbs = "当前位置";</script><style>.nav{color:red}</style></head>
+<body>
+<div class="header"><a href="/">首页</a> <a href="/zw">政务公开</a> <a href="/bs">办事服务</a></div>
+<div id="nav"><ul><li><a href="/">网站首页</a></li><li><a href="/xw">新闻中心</a></li></ul></div>
+<div class="crumb">当前位置：首页 &gt; 政务公开 &gt; 政府工作报告</div>
+<div class="main">
+ <h1>2024年盘锦市政府工作报告</h1>
+ <div class="info">发布时间：2024-01-10 来源：市政府办公室</div>
+ <div class="TRS_Editor" id="zoom">
+ <p>——2024年1月8日在盘锦市第九届人民代表大会第三次会议上</p>
+ <p>市长 邢鹏</p>
+ <p>　　一、2023年工作回顾</p>
+ <p>　　全市地区生产总值增长5.2%，
+ 一般公共预算收入增长8.3%。</p>
+ <table border="1"><tr><th>指标</th><th>2024年</th><th>增长</th></tr>
+ <tr><td>地区生产总值</td><td>1234亿元</td><td>5%</td></tr>
+ <tr><td>一般公共预算收入</td><td>120亿元</td><td>8.3%</td></tr></table>
+ <p>　　二、2024年工作安排</p>
+ <p>　　地区生产总值增长5.5%左右。</p>
+ <p style="display:none">隐藏的统计代码</p>
+ </div>
+ <div class="bdsharebuttonbox">分享到：<a>微信</a><a>微博</a></div>
+ <div class="xgwz"><h3>相关文章</h3><ul><li><a href="/1">关于2023年计划执行情况的报告</a></li>
+ <li><a href="/2">2023年预算报告</a></li><li><a href="/3">市长信箱</a></li></ul></div>
+</div>
+<div class="footer">版权所有：盘锦市人民政府　辽ICP备05000000号　网站标识码2111000000</div>
+</body></html>
+"""
+
+
+def write(settings, name: str, data: bytes | str):
+    path = settings.data_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def report_pdf() -> bytes:
+    return make_pdf(REPORT_BLOCKS)
+
+
+@pytest.fixture
+def pdf_doc(settings, report_pdf):
+    return load_document(write(settings, "报告.pdf", report_pdf), settings.data_dir)
+
+
+def test_pdf_text_reads_like_the_report(pdf_doc):
+    lines = pdf_doc.text.split("\n")
+    assert lines[:3] == ["2024年盘锦市政府工作报告", "——2024年1月8日在盘锦市第九届人民代表大会第三次会议上", "一、2023年工作回顾"]
+    for b in REPORT_BLOCKS:
+        if isinstance(b, str) and not b.startswith("#"):
+            assert b in lines, b[:30]  # every wrapped paragraph rejoined into one line, even across pages
+        elif isinstance(b, str):
+            assert b[1:] in lines  # headings stay lines of their own
+    assert pdf_doc.fmt == "pdf" and pdf_doc.source == "报告.pdf"
+
+
+def test_pdf_running_header_and_page_numbers_are_removed(pdf_doc):
+    assert "盘锦市人民政府文件" not in pdf_doc.text
+    assert not re.search(r"-\s*\d+\s*-", pdf_doc.text)
+
+
+def test_pdf_table_rows_keep_their_headers(pdf_doc):
+    lines = pdf_doc.text.split("\n")
+    assert [ln for ln in lines if ln.startswith("指标：")] == TABLE_LINES
+
+
+def test_pdf_page_starts_point_at_each_page(pdf_doc, report_pdf):
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(report_pdf)) as pdf:
+        firsts = [page.extract_text_lines()[1]["text"] for page in pdf.pages]  # [0] is the running header
+    assert len(pdf_doc.pages) == len(firsts) >= 3
+    assert pdf_doc.pages[0] == 0 and list(pdf_doc.pages) == sorted(pdf_doc.pages)
+    for start, first in zip(pdf_doc.pages, firsts, strict=True):
+        assert pdf_doc.text[start:].startswith(first[:12]), (start, first)
+
+
+def test_pdf_chunks_carry_pages_and_sections(pdf_doc):
+    pf = parse_document(pdf_doc, Chunker(450, 600))
+    assert [(r.city, r.year, r.type, r.date) for r in pf.reports] == [("盘锦", 2024, "政府工作报告", "2024-01-08")]
+    pages = pdf_doc.pages
+    for c in pf.chunks:
+        assert c.text == pdf_doc.text[c.start : c.end]
+        assert c.page == sum(1 for p in pages if p <= c.start) and 1 <= c.page <= len(pages)
+    assert {c.page for c in pf.chunks} == set(range(1, len(pages) + 1))
+    sections = {c.section_path for c in pf.chunks}
+    assert "一、2023年工作回顾 > （一）精准施策稳增长" in sections
+    assert "二、2024年工作安排 > （一）扩大有效投资" in sections
+    table = next(c for c in pf.chunks if "指标：地区生产总值" in c.text)
+    assert table.section_path == "一、2023年工作回顾 > （一）精准施策稳增长" and table.period == 2023
+
+
+def test_pdf_index_stores_extracted_text_for_citations(settings, report_pdf):
+    write(settings, "报告.pdf", report_pdf)
+    qa = ReportQA(settings, BigramEmbedder())
+    summary = qa.ingest()
+    assert [o.status for o in summary.outcomes] == ["indexed"]
+    record = qa.store.files()["报告.pdf"]
+    assert record.fmt == "pdf" and len(record.pages) >= 3
+    ans = qa.ask("盘锦2023年一般公共预算收入是多少亿元？")
+    assert ans.citations
+    for c in ans.citations:
+        assert qa.document_text(c.source)[c.start : c.end] == c.text and c.page is not None
+
+
+def test_scanned_pdf_has_no_text_layer(settings):
+    with pytest.raises(IngestError) as exc:
+        load_document(write(settings, "扫描件.pdf", make_scanned_pdf()), settings.data_dir)
+    assert exc.value.source == "扫描件.pdf" and "no text layer (scanned?)" in exc.value.reason
+
+
+def test_single_page_pdf_without_header(settings):
+    raw = make_pdf(["#2024年某县政府工作报告", "#一、2023年工作回顾", paragraph(2, 2)], running_header=None)
+    doc = load_document(write(settings, "one.pdf", raw))
+    assert doc.pages == (0,)
+    assert doc.text.split("\n") == ["2024年某县政府工作报告", "一、2023年工作回顾", paragraph(2, 2)]
+
+
+# --- DOCX ----------------------------------------------------------------------------------------
+@pytest.fixture
+def docx_doc(settings):
+    return load_document(write(settings, "报告.docx", make_docx(REPORT_DOCX)), settings.data_dir)
+
+
+def test_docx_headings_become_sections(docx_doc):
+    lines = docx_doc.text.split("\n")
+    assert lines[0] == "2024年盘锦市政府工作报告"  # the title is not numbered
+    assert "一、2023年工作回顾" in lines and "二、2024年工作安排" in lines
+    assert "（一）精准施策稳增长" in lines and "（二）深化改革" in lines
+    assert "1、扩大有效投资" in lines
+    pf = parse_document(docx_doc, Chunker(450, 600))
+    assert pf.reports[0].year == 2024 and pf.reports[0].city == "盘锦"
+    by_text = {c.text.split("\n")[0]: c for c in pf.chunks}
+    assert by_text["（一）精准施策稳增长"].section_path == "一、2023年工作回顾 > （一）精准施策稳增长"
+    assert by_text["1、扩大有效投资"].section_path == "二、2024年工作安排 > 1、扩大有效投资"
+    assert by_text["1、扩大有效投资"].period == 2024
+    for c in pf.chunks:
+        assert c.text == docx_doc.text[c.start : c.end]
+
+
+def test_docx_tables_and_paragraphs(docx_doc):
+    lines = docx_doc.text.split("\n")
+    assert [ln for ln in lines if ln.startswith("指标：")] == TABLE_LINES
+    assert paragraph(1) in lines and paragraph(4) in lines
+    assert docx_doc.fmt == "docx" and docx_doc.pages == ()
+
+
+def test_docx_outline_level_style_is_a_heading(settings):
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    d = docx.Document()
+    style = d.styles.add_style("报告小标题", WD_STYLE_TYPE.PARAGRAPH)
+    lvl = OxmlElement("w:outlineLvl")
+    lvl.set(qn("w:val"), "0")
+    style.element.get_or_add_pPr().append(lvl)
+    d.add_paragraph("总体要求", style="报告小标题")
+    d.add_paragraph("坚持稳中求进工作总基调。")
+    buf = io.BytesIO()
+    d.save(buf)
+    doc = load_document(write(settings, "outline.docx", buf.getvalue()))
+    assert doc.text.split("\n") == ["一、总体要求", "坚持稳中求进工作总基调。"]
+
+
+def test_heading_numerals_match_the_chunker():
+    assert [chinese_number(n) for n in (1, 9, 10, 11, 20, 23, 99)] == ["一", "九", "十", "十一", "二十", "二十三", "九十九"]
+    for level in (1, 2, 3, 4):
+        for n in (1, 12):
+            assert heading_of(numeral(level, n) + "标题") == (level, numeral(level, n) + "标题")
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_html_main_text_without_navigation(settings, encoding):
+    raw = GOV_PAGE.encode(encoding)
+    doc = load_document(write(settings, "page.html", raw))
+    assert doc.text.split("\n") == [
+        "2024年盘锦市政府工作报告",
+        "——2024年1月8日在盘锦市第九届人民代表大会第三次会议上",
+        "市长 邢鹏",
+        "一、2023年工作回顾",
+        "全市地区生产总值增长5.2%，一般公共预算收入增长8.3%。",
+        *TABLE_LINES,
+        "二、2024年工作安排",
+        "地区生产总值增长5.5%左右。",
+    ]
+    assert doc.encoding == encoding and doc.fmt == "html"
+    pf = parse_document(doc, Chunker(450, 600))
+    assert [(r.city, r.year) for r in pf.reports] == [("盘锦", 2024)]
+
+
+def test_html_br_separated_page(settings):
+    page = ("<html><body><div class='top'><a href='/'>首页</a><a href='/a'>机构</a><a href='/b'>政务</a></div>"
+            "<table><tr><td class='left'><a href='/x'>通知公告</a></td><td>"
+            "2024年某市政府工作报告<br>一、2023年工作回顾<br>地区生产总值增长5.2%，财政收入增长8.3%。<br>"
+            "二、2024年工作安排<br>地区生产总值增长5.5%左右，城镇新增就业2万人。</td></tr></table>"
+            "<p class='foot'>主办单位：某市人民政府办公室</p></body></html>")
+    doc = load_document(write(settings, "br.htm", page))
+    assert doc.text.split("\n") == ["2024年某市政府工作报告", "一、2023年工作回顾", "地区生产总值增长5.2%，财政收入增长8.3%。",
+                                    "二、2024年工作安排", "地区生产总值增长5.5%左右，城镇新增就业2万人。"]
+
+
+# --- shared helpers --------------------------------------------------------------------------------
+def test_table_lines():
+    assert table_lines(TABLE) == TABLE_LINES
+    assert table_lines([["", ""], ["地区 生产\n总值", "5%"]]) == ["地区生产总值；5%"]
+    assert table_lines([["项目", "金额"], ["项目", "金额"], ["收入", ""]]) == ["项目：收入"]
+    assert table_lines([]) == []

@@ -1,0 +1,113 @@
+"""The LLM answerer through the real prompts, streaming and citation check, with LangChain's fake chat models."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.answering import LLMAnswerer
+from assistant.citations import cited_numbers, statements, strip_invalid
+from assistant.prompting import available, load_prompt, render
+from assistant.qa import ReportQA
+from assistant.records import Answer
+from assistant.settings import Settings
+from tests.conftest import SAMPLE_DIR
+from tests.fakes import BigramEmbedder
+
+
+def scripted(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
+class FailingChat(GenericFakeChatModel):
+    def _stream(self, *args, **kwargs):
+        raise TimeoutError("upstream timed out")
+
+    def _generate(self, *args, **kwargs):
+        raise TimeoutError("upstream timed out")
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("llm")
+    data = root / "reports"
+    shutil.copytree(SAMPLE_DIR, data)
+    settings = Settings(data_dir=data, home_dir=root / "home", _env_file=None)
+    ReportQA(settings, BigramEmbedder()).ingest()
+    return settings
+
+
+def make_qa(settings, llm) -> ReportQA:
+    return ReportQA(settings, BigramEmbedder(), llm=llm)
+
+
+def test_every_prompt_renders():
+    assert {"system", "answer", "condense", "judge"} <= set(available())
+    assert "<passages>" in render("answer", passages="[1] x", question="q")
+    assert render("condense", history="用户：a", question="b").strip()
+    assert render("judge", passages="p", question="q", answer="a").strip()
+    with pytest.raises(Exception, match="needs"):
+        render("answer", passages="x")
+    assert "数据" in load_prompt("system") and "[1]" in load_prompt("system")
+
+
+def test_citation_parsing():
+    text, removed = strip_invalid("增长3.5%[1]，另有[7]。", {1, 2})
+    assert text == "增长3.5%[1]，另有。" and removed == [7]
+    assert cited_numbers("a[1][2]b[3]") == [1, 2, 3]
+    assert statements("第一句。[1]第二句[2]。") == [("第一句。", [1]), ("第二句", [2])]
+    assert statements("济南：增长6%[1]\n福州：增长5.3%[2]") == [("济南：增长6%", [1]), ("福州：增长5.3%", [2])]
+
+
+def test_llm_answer_streams_and_invalid_markers_are_removed(index_dir):
+    qa = make_qa(index_dir, scripted("盘锦2024年地区生产总值增长3.5%左右[1]，财政收入创新高[7]。"))
+    items = list(qa.stream("盘锦2024年地区生产总值增长多少？"))
+    deltas = [i for i in items if isinstance(i, str)]
+    final = items[-1]
+    assert isinstance(final, Answer) and len(deltas) >= 1
+    assert "[7]" not in final.answer and "[1]" in final.answer
+    assert [c.n for c in final.citations] == [1] and not final.uncited and not final.refused
+    assert qa.mode == "llm"
+
+
+def test_llm_answer_without_markers_is_flagged(index_dir):
+    qa = make_qa(index_dir, scripted("增长了一些。"))
+    ans = qa.ask("盘锦2024年地区生产总值增长多少？")
+    assert ans.uncited and not ans.citations
+
+
+def test_llm_says_not_mentioned(index_dir):
+    qa = make_qa(index_dir, scripted("报告中未提及"))
+    ans = qa.ask("盘锦2024年地区生产总值增长多少？")
+    assert ans.refused
+
+
+def test_refusal_does_not_call_the_llm(index_dir):
+    llm = scripted()  # no reply scripted: any call would fail
+    ans = make_qa(index_dir, llm).ask("大连2024年地区生产总值增长多少？")
+    assert ans.refused and ans.related
+
+
+def test_llm_errors_fall_back_to_extractive(index_dir):
+    qa = make_qa(index_dir, FailingChat(messages=iter([])))
+    ans = qa.ask("济南2024年GDP增长目标是多少？")
+    assert ans.error and "大模型调用失败" in ans.error
+    assert "5.5%以上" in ans.answer and ans.citations
+
+
+def test_condense_uses_the_llm_for_followups(index_dir):
+    qa = make_qa(index_dir, scripted("沈阳2024年地区生产总值增长目标是多少？", "沈阳2024年的目标是增长6%以上[1]。"))
+    ans = qa.ask("那沈阳呢？", history=["济南2024年地区生产总值增长目标是多少？"])
+    assert ans.standalone_question == "沈阳2024年地区生产总值增长目标是多少？"
+    assert "6%以上" in ans.answer
+
+
+def test_prompt_fences_passages(index_dir):
+    qa = make_qa(index_dir, scripted("x"))
+    passages = qa.search("济南2024年GDP增长目标")
+    system, human = LLMAnswerer(None).messages("问题", passages)
+    assert "指令" in system.content and "<passages>" in human.content
+    assert human.content.index("<passages>") < human.content.index("[1] 《") < human.content.index("</passages>")

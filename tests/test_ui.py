@@ -1,0 +1,340 @@
+"""Chat UI handlers, called directly (no server): streaming, cards, filters, uploads, status, feedback."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+
+import gradio as gr
+import pytest
+
+from assistant.feedback import FeedbackLog, to_eval_item
+from assistant.qa import ReportQA
+from assistant.settings import Settings
+from assistant.ui import (
+    ChatUI,
+    answer_markdown,
+    create_app,
+    highlight_spans,
+    md_text,
+    safe_filename,
+)
+from tests.conftest import SAMPLE_DIR
+from tests.fakes import BigramEmbedder
+
+DALIAN = """2024年大连市政府工作报告
+
+——2024年1月9日在大连市第十七届人民代表大会第三次会议上
+
+各位代表：
+
+现在，我代表市人民政府，向大会报告工作，请予审议。
+
+一、2023年工作回顾
+
+过去一年，全市地区生产总值增长6.7%，达到8752亿元。港口集装箱吞吐量突破500万标准箱。
+
+二、2024年工作安排
+
+2024年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右，一般公共预算收入增长5%。
+"""
+
+
+@pytest.fixture(scope="module")
+def shared_ui(tmp_path_factory) -> ChatUI:
+    """One indexed copy of the sample corpus for the tests that only read it."""
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copytree(SAMPLE_DIR, root / "reports")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in __import__("os").environ if k.startswith("REPORTQA_")]:
+            mp.delenv(key)
+        settings = Settings(data_dir=root / "reports", home_dir=root / "home", _env_file=None)
+    qa = ReportQA(settings, BigramEmbedder())
+    qa.ingest()
+    return ChatUI(qa)
+
+
+@pytest.fixture
+def ui(sample_settings) -> ChatUI:
+    qa = ReportQA(sample_settings, BigramEmbedder())
+    qa.ingest()
+    return ChatUI(qa)
+
+
+def ask(ui: ChatUI, question: str, turns=None, **filters):
+    steps = list(ui.respond(question, turns or [], **filters))
+    return steps, steps[-1][1]
+
+
+def text_of(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment.replace("<br>", "\n"))
+
+
+# --- rendering ------------------------------------------------------------------------------------
+def test_answer_markdown_links_markers_and_keeps_text_literal():
+    md = answer_markdown("增长<b>5.5%</b>以上 *注*[1]；另见[2]", "t1")
+    assert 'href="#rq-t1-c1"' in md and 'href="#rq-t1-c2"' in md
+    assert "<b>" not in md and "&lt;b&gt;" in md
+    assert r"\*注\*" in md  # no Markdown emphasis from report text
+    assert md_text("1. 第一\n- 第二") == "1\\. 第一\n\\- 第二"
+
+
+def test_highlight_finds_statement_verbatim_or_the_closest_sentence():
+    passage = "一、总体要求。主要预期目标是:地区生产总值增长5.5%以上;一般公共预算收入增长5%左右;"
+    assert [passage[s:e] for s, e in highlight_spans(passage, ["主要预期目标是:地区生产总值增长5.5%以上;"])] == [
+        "主要预期目标是:地区生产总值增长5.5%以上;"]
+    # a compare answer prefixes the city: the label is ignored
+    assert [passage[s:e] for s, e in highlight_spans(passage, ["济南：一般公共预算收入增长5%左右;"])] == [
+        "一般公共预算收入增长5%左右;"]
+    # a paraphrase (LLM answer): the sentence sharing most bigrams
+    spans = highlight_spans(passage, ["地区生产总值预计增长百分之5.5以上"])
+    assert [passage[s:e] for s, e in spans] == ["主要预期目标是:地区生产总值增长5.5%以上;"]
+    assert highlight_spans(passage, []) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\windows\\报告.MD", "报告.md"),
+    ("2024年 济南<script>报告.txt", "2024年_济南_script_报告.txt"),
+    (".hidden.txt", "hidden.txt"),
+    ("...txt", "upload.txt"),
+    ("盘锦市（2025）政府工作报告.txt", "盘锦市（2025）政府工作报告.txt"),
+    ("a\x00b;rm -rf.txt", "a_b_rm_-rf.txt"),
+])
+def test_safe_filename(name, expected):
+    assert safe_filename(name) == expected
+
+
+# --- chat -----------------------------------------------------------------------------------------
+def test_respond_streams_then_shows_cards_with_highlight_section_and_report_link(shared_ui):
+    steps, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    assert steps[0][0][-1]["content"] == "正在检索相关段落…"
+    assert len(steps) >= 3  # placeholder, at least one streamed delta, final
+    final = steps[-1][0]
+    assert [m["role"] for m in final] == ["user", "assistant"]
+    html = final[-1]["content"]
+    assert "5.5%" in text_of(html.split('<div class="rq-cards">')[0])
+    turn = turns[0]
+    assert turn["citations"] and turn["citations"][0]["title"] == "2024年济南市政府工作报告"
+    card = html.split('<div class="rq-cards">')[1]
+    assert "2024年济南市政府工作报告" in card and "济南 · 2024年 · 二、2024年政府工作安排" in card
+    assert re.search(r'<mark class="rq-hl">[^<]*地区生产总值增长5\.5%以上', card)
+    assert f'href="#rq-{turn["id"]}-c1"' in html and f'id="rq-{turn["id"]}-c1"' in card
+    chunk_id = turn["citations"][0]["chunk_id"]
+    assert f'href="#rq-open-{chunk_id}"' in card
+    assert "<details" in card
+    block = html.split("\n\n")[1]  # one HTML block: a blank line inside would let Markdown split it
+    assert block.startswith('<div class="rq-cards">') and block.endswith("</div>") and "</details>" in block
+
+
+def test_section_expansion_covers_every_chunk_of_the_section(shared_ui):
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    cit = turns[0]["citations"][0]
+    view = shared_ui.qa.retriever.view
+    chunk = view.chunks[cit["chunk_id"]]
+    same = [c for c in view.by_report[chunk.report_id] if c.section_path == chunk.section_path]
+    assert len(same) > 1
+    answer = shared_ui.qa.ask("济南2024年GDP增长目标是多少？")
+    start, end = shared_ui.section_range(answer.citations[0])
+    assert (start, end) == (min(c.start for c in same), max(c.end for c in same))
+    card = shared_ui.card(answer.citations[0], [], "x")
+    section = text_of(card.split("<details")[1])
+    for c in same:
+        assert c.text.split("\n")[-1] in section
+
+
+def test_followup_uses_the_chat_history(shared_ui):
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    _, turns = ask(shared_ui, "沈阳呢？", turns)
+    assert turns[1]["history"] == ["济南2024年GDP增长目标是多少？"]
+    assert "沈阳" in turns[1]["standalone"]
+    assert {c["title"] for c in turns[1]["citations"]} == {"2024年沈阳市政府工作报告"}
+
+
+@pytest.mark.parametrize(("question", "filters", "expected_title"), [
+    ("2023年地区生产总值增长多少？", {"cities": ["沈阳"]}, "2024年沈阳市政府工作报告"),
+    ("地区生产总值增长多少？", {"years": ["2025"]}, "2025年盘锦市政府工作报告"),
+])
+def test_filters_restrict_retrieval(shared_ui, question, filters, expected_title):
+    steps, turns = ask(shared_ui, question, **filters)
+    titles = {c["title"] for c in turns[0]["citations"]}
+    assert titles == {expected_title}
+    assert "筛选：" in steps[-1][0][-1]["content"]
+
+
+def test_report_filter(shared_ui):
+    benxi = [r.report_id for r in shared_ui.qa.reports() if r.city == "本溪"]
+    _, turns = ask(shared_ui, "地区生产总值增长多少？", report_ids=benxi)
+    assert {c["report_id"] for c in turns[0]["citations"]} == set(benxi)
+
+
+def test_refusal_lists_possibly_related_passages(shared_ui):
+    steps, turns = ask(shared_ui, "北京2024年GDP是多少")
+    html = steps[-1][0][-1]["content"]
+    assert turns[0]["refused"] and "没有找到" in html
+    assert "可能相关的段落" in html and 'class="rq-card rq-related"' in html
+
+
+def test_empty_index_is_a_message_not_a_crash(settings):
+    ui = ChatUI(ReportQA(settings, BigramEmbedder()))
+    steps, turns = ask(ui, "济南2024年GDP增长目标是多少？")
+    assert "索引为空" in steps[-1][0][-1]["content"] and turns[0]["refused"]
+
+
+def test_blank_question_changes_nothing(shared_ui):
+    assert list(shared_ui.respond("  ", [])) == [([], [])]
+
+
+def test_report_and_user_text_is_escaped_everywhere(settings):
+    (settings.data_dir / "<b>evil.txt").write_text(
+        "大连市<b>\n\n一、2024年工作安排\n\n"
+        "地区生产总值增长6%左右<script>alert(1)</script>，一般公共预算收入增长5%。\n", encoding="utf-8")
+    ui = ChatUI(ReportQA(settings, BigramEmbedder()))
+    ui.qa.ingest()
+    steps, turns = ask(ui, "大连2024年地区生产总值增长<img src=x onerror=alert(1)>多少？")
+    rendered = [m["content"] for m in steps[-1][0]]
+    chunk_id = turns[0]["citations"][0]["chunk_id"]
+    for html in [*rendered, ui.report_view(chunk_id), ui.status_html()]:
+        assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered[1]
+    assert "&lt;script&gt;" in ui.report_view(chunk_id) and "&lt;b&gt;evil.txt" in ui.status_html()
+    assert "&lt;b&gt;evil.txt" in ui.report_view(chunk_id) and "&lt;b&gt;evil.txt" in rendered[1]
+
+
+def test_report_view_marks_the_passage_in_the_whole_report(shared_ui):
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    cid = turns[0]["citations"][0]["chunk_id"]
+    chunk = shared_ui.qa.retriever.view.chunks[cid]
+    report = next(r for r in shared_ui.qa.reports() if r.report_id == chunk.report_id)
+    html = shared_ui.report_view(cid)
+    assert "2024年济南市政府工作报告" in html and "所在章节：二、2024年政府工作安排" in html
+    marked = re.search(r'<mark class="rq-target" id="rq-target">(.*?)</mark>', html, re.S).group(1)
+    assert marked == __import__("html").escape(chunk.text)
+    body = text_of(html.split('<div class="rq-report-body">')[1])
+    assert len(body) >= report.end - report.start - 10
+    viewer, tabs = shared_ui.on_open(gr.EventData(None, {"chunk": cid}))
+    assert viewer == html and tabs.selected == "report"
+    assert "不在索引中" in shared_ui.report_view("no-such-chunk")
+
+
+# --- status and filters -------------------------------------------------------------------------
+def test_status_panel_and_filter_choices(shared_ui):
+    html = shared_ui.status_html()
+    for text in ("11 篇", "340", "fake-bigram", "嵌入式", "抽取式", "2024年沈阳市政府工作报告", "2023-01-04"):
+        assert text in html
+    choices = shared_ui.filter_choices()
+    assert choices["cities"] == sorted(["济南", "沈阳", "福州", "本溪", "盘锦", "商丘", "内江"])
+    assert choices["years"][:3] == ["2025", "2024", "2023"]
+    assert len(choices["reports"]) == 11 and all(len(rid) == 16 for _, rid in choices["reports"])
+    _, cities, years, reports = shared_ui.on_refresh(["沈阳", "北京"], ["2024"], ["gone"])
+    assert cities["value"] == ["沈阳"] and years["value"] == ["2024"] and reports["value"] == []
+
+
+# --- uploads ----------------------------------------------------------------------------------------
+def test_upload_is_stored_safely_indexed_and_searchable_at_once(ui, tmp_path):
+    upload = tmp_path / "incoming" / "大连 2024 <政府> 工作报告.txt"
+    upload.parent.mkdir()
+    upload.write_text(DALIAN, encoding="utf-8")
+    ticks = []
+    rows = ui.upload([str(upload)], progress=lambda value, desc: ticks.append((value, desc)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.status, row.reports, row.chunks) == ("indexed", 1, 3), row
+    assert row.titles == ["2024年大连市政府工作报告（大连·2024）"]
+    stored = ui.settings.data_dir / "uploads" / "大连_2024_政府_工作报告.txt"
+    assert stored.read_text(encoding="utf-8") == DALIAN
+    assert ticks and ticks[-1][0] == (3, 3) and "uploads/" in ticks[-1][1]
+    assert "大连" in ui.filter_choices()["cities"]
+    _, turns = ask(ui, "大连2024年地区生产总值增长目标是多少？")
+    assert turns[0]["citations"][0]["source"] == "uploads/大连_2024_政府_工作报告.txt"
+    html = ui.upload_html(rows)
+    assert "已导入" in html and "大连_2024_政府_工作报告.txt" in html
+
+
+def test_upload_rejections_and_name_collisions(ui, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "tool.exe").write_bytes(b"MZ")
+    (src / "empty.txt").write_bytes(b"")
+    (src / "a").mkdir()
+    (src / "b").mkdir()
+    (src / "a" / "r.txt").write_text(DALIAN, encoding="utf-8")
+    (src / "b" / "r.txt").write_text(DALIAN.replace("大连", "青岛"), encoding="utf-8")
+    rows = ui.upload([str(src / "tool.exe"), str(src / "empty.txt"), str(src / "a" / "r.txt"), str(src / "b" / "r.txt")])
+    assert rows[0].status == "error" and "不支持的文件类型 .exe" in rows[0].message
+    assert rows[1].status == "error" and "empty" in rows[1].message
+    assert [r.name for r in rows[2:]] == ["r.txt", "r-2.txt"] and {r.status for r in rows[2:]} == {"indexed"}
+    assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == ["empty.txt", "r-2.txt", "r.txt"]
+    again = ui.upload([str(src / "a" / "r.txt")])
+    assert (again[0].name, again[0].status) == ("r.txt", "unchanged")
+    ui.settings.max_file_mb = 0.0001
+    big = ui.upload([str(src / "a" / "r.txt")])
+    assert big[0].status == "error" and "超过上限" in big[0].message
+    assert "请先选择文件" in ui.upload_html(ui.upload(None))
+
+
+# --- feedback -----------------------------------------------------------------------------------------
+def test_feedback_thumb_then_comment_is_appended_as_jsonl(shared_ui, tmp_path):
+    shared_ui.feedback = FeedbackLog(tmp_path / "fb" / "feedback.jsonl")
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    _, turns = ask(shared_ui, "沈阳呢？", turns)
+    pending, row, note = shared_ui.on_like(turns, gr.LikeData(None, {"index": 3, "value": "", "liked": False}))
+    assert pending == {"turn": 1, "rating": "down"} and row["visible"] and "👎" in note
+    comment, pending2, row, note = shared_ui.on_comment("应给出2024年目标", pending, turns)
+    assert (comment, pending2, row["visible"]) == ("", None, False) and "已记录" in note
+    lines = [json.loads(x) for x in (tmp_path / "fb" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["rating"], r["comment"]) for r in lines] == [("down", ""), ("down", "应给出2024年目标")]
+    rec = lines[-1]
+    assert rec["question"] == "沈阳呢？" and rec["history"] == ["济南2024年GDP增长目标是多少？"]
+    assert rec["answer"] == turns[1]["answer"] and rec["timestamp"]
+    assert rec["citations"][0]["chunk_id"] in shared_ui.qa.retriever.view.chunks
+    latest = shared_ui.feedback.latest()
+    assert len(latest) == 1 and latest[0]["comment"] == "应给出2024年目标"
+    item = to_eval_item(latest[0])
+    assert item["type"] == "followup" and item["answers"] == [] and item["source"] == "001_856a73ee7808871b.txt"
+    up, _, _ = shared_ui.on_like(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert up == {"turn": 0, "rating": "up"}
+    assert shared_ui.on_comment("x", None, turns)[3].startswith("请先")
+
+
+# --- the app ----------------------------------------------------------------------------------------------
+def test_create_app_wires_handlers_and_keeps_uploads_off_the_chat_slots(shared_ui):
+    demo = create_app(shared_ui.qa)
+    assert isinstance(demo, gr.Blocks) and demo.analytics_enabled is False
+    fns = {getattr(f.fn, "__name__", ""): f for f in demo.fns.values()}
+    assert {"respond", "on_upload", "on_like", "on_comment", "on_open", "on_refresh"} <= set(fns)
+    assert fns["on_upload"].concurrency_id == "ingest" and fns["on_upload"].concurrency_limit == 1
+    assert fns["respond"].concurrency_id != "ingest" and fns["respond"].concurrency_limit == "default"
+
+
+def test_concurrent_sessions_do_not_wait_for_each_other(shared_ui):
+    """A slow answer in one session does not hold up another: no lock around the handlers."""
+    entered, release = threading.Event(), threading.Event()
+    qa = shared_ui.qa
+    real_stream = qa.stream
+
+    def stream(question, history=None, filters=None):
+        if question.startswith("慢"):
+            entered.set()
+            assert release.wait(10)
+        yield from real_stream(question.lstrip("慢"), history, filters)
+
+    qa.stream = stream
+    try:
+        slow_result = []
+        slow = threading.Thread(target=lambda: slow_result.append(ask(shared_ui, "慢济南2024年GDP增长目标是多少？")))
+        slow.start()
+        assert entered.wait(10)
+        t0 = time.perf_counter()
+        _, turns = ask(shared_ui, "盘锦2024年地区生产总值增长多少？")
+        assert time.perf_counter() - t0 < 5 and turns[0]["citations"]
+        assert slow.is_alive()
+        release.set()
+        slow.join(10)
+        assert slow_result and slow_result[0][1][0]["citations"]
+    finally:
+        release.set()
+        del qa.stream

