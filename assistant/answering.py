@@ -20,7 +20,7 @@ NOT_MENTIONED = "报告中未提及"
 _SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
 _QUESTION_NOISE = re.compile(
     r"是多少|多少|是什么|什么|哪些|哪几|有几|几项|几个|为何|怎样|如何|怎么|吗|呢|么|请问|一下|告诉我|是否|"
-    r"分别|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
+    r"大概|大约|约|左右|分别|各是|各自|各|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
 )
 _INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
@@ -107,7 +107,7 @@ class ExtractiveAnswerer:
             for sent in _sentences(p.chunk.text):
                 if len(sent) < 6:
                     continue
-                covered = sum(w for t, w in weights.items() if t in sent)
+                covered = sum(w * _term_cover(t, sent) for t, w in weights.items())
                 context = sum(w for t, w in weights.items() if t not in sent and t in header)
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
@@ -170,6 +170,18 @@ def _sentences(text: str) -> list[str]:
                 if 10 <= len(window) < len(s):
                     out.append(window)
     return out
+
+
+def _term_cover(term: str, sent: str) -> float:
+    """1 for the whole term; partial credit when most of its character pairs appear
+    (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
+    if term in sent:
+        return 1.0
+    if len(term) < 3:
+        return 0.0
+    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+    share = sum(1 for p in pairs if p in sent) / len(pairs)
+    return share if share >= 0.5 else 0.0
 
 
 def _fits_time(p: Passage, info: QueryInfo) -> bool:

@@ -190,11 +190,11 @@ def test_blank_question_changes_nothing(shared_ui):
 
 def test_report_and_user_text_is_escaped_everywhere(settings):
     (settings.data_dir / "<b>evil.txt").write_text(
-        "大连市<b>\n\n一、2024年工作安排\n\n"
+        "大连市<b>报告\n\n一、2024年工作安排\n\n"
         "地区生产总值增长6%左右<script>alert(1)</script>，一般公共预算收入增长5%。\n", encoding="utf-8")
     ui = ChatUI(ReportQA(settings, BigramEmbedder()))
     ui.qa.ingest()
-    steps, turns = ask(ui, "大连2024年地区生产总值增长<img src=x onerror=alert(1)>多少？")
+    steps, turns = ask(ui, "地区生产总值增长多少？<img src=x onerror=alert(1)>")
     rendered = [m["content"] for m in steps[-1][0]]
     chunk_id = turns[0]["citations"][0]["chunk_id"]
     for html in [*rendered, ui.report_view(chunk_id), ui.status_html()]:

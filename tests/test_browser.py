@@ -1,0 +1,192 @@
+"""End to end in a real headless Chromium: the app as served (API + chat), driven by Playwright.
+
+Asks a question and waits for the streamed answer, checks the citation card, opens the report view,
+applies a filter, uploads a report and finds it by a question, gives feedback. Screenshots go to
+test-artifacts/browser/. Uses the real embedding model when it can be built here, else the fake.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.qa import ReportQA
+from assistant.settings import Settings
+from tests.conftest import ROOT, SAMPLE_DIR
+from tests.fakes import BigramEmbedder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+UPLOAD_TEXT = """2024年大连市政府工作报告
+
+——2024年1月9日在大连市第十七届人民代表大会第三次会议上
+
+各位代表：
+
+现在，我代表市人民政府，向大会报告工作，请予审议。
+
+一、2023年工作回顾
+
+过去一年，全市地区生产总值增长6.7%，达到8752亿元。港口集装箱吞吐量突破500万标准箱。
+
+二、2024年工作安排
+
+2024年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右，一般公共预算收入增长5%。<script>alert("xss")</script>
+"""
+
+
+def make_embedder():
+    """The real embedding model when it imports and builds here; otherwise the deterministic fake."""
+    try:
+        from vectorstore.embeddings import build_embedder
+
+        embedder = build_embedder(Settings(_env_file=None))
+        embedder.embed_query("测试")
+        return embedder
+    except Exception:  # noqa: BLE001 - any failure means "no real model on this machine"
+        return BigramEmbedder()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
+    import uvicorn
+
+    from assistant.server import build_app
+
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(SAMPLE_DIR, root / "reports")
+    settings = Settings(data_dir=root / "reports", home_dir=root / "home", chroma_url=None, llm_base_url=None,
+                        _env_file=None)
+    qa = ReportQA(settings, make_embedder())
+    qa.ingest()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(qa, settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.started, "the app did not start"
+    yield qa, f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page(served):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        pg = context.new_page()
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.dialogs = dialogs
+        pg.set_default_timeout(60_000)
+        pg.goto(served[1])
+        pg.wait_for_selector("#rq-question textarea")
+        yield pg
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def ask(page, question: str):
+    """Send a question and wait until its answer (the last bot message) has finished streaming."""
+    before = page.locator("#rq-chat .rq-foot").count()
+    page.fill("#rq-question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#rq-chat .rq-foot').length > {before}")
+    return page.locator("#rq-chat [data-testid='bot']").last
+
+
+def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
+    qa, _ = served
+    shot(page, "01-start")
+    assert page.title() == "报告问答 ReportQA"
+
+    # 1. a question: streamed answer, citation card naming the right report, highlight
+    answer = ask(page, "济南2024年GDP增长目标是多少？")
+    assert "5.5%" in answer.inner_text()
+    card = answer.locator(".rq-card").first
+    assert "2024年济南市政府工作报告" in card.locator(".rq-card-title").inner_text()
+    assert "5.5%" in card.locator("mark.rq-hl").first.inner_text()
+    shot(page, "02-answer")
+
+    # [n] jumps to its card; the section expands; the report view opens at the passage
+    answer.locator("a.rq-cite").first.click()
+    page.wait_for_selector("#rq-chat .rq-card.rq-flash")
+    card.locator("details.rq-section summary").click()
+    assert card.locator("details.rq-section[open]").count() == 1
+    card.locator("a.rq-open").click()
+    page.wait_for_selector("#rq-viewer mark.rq-target")
+    assert "2024年济南市政府工作报告" in page.inner_text("#rq-viewer .rq-report-title")
+    page.wait_for_function("document.querySelector('#rq-viewer .rq-report-body').scrollTop > 0")
+    shot(page, "03-report-view")
+
+    # 2. a filter applied to retrieval: only 沈阳 passages
+    page.click("#rq-new")
+    page.click("#rq-city input")
+    page.locator("[role=option]", has_text="沈阳").click()
+    page.keyboard.press("Escape")
+    answer = ask(page, "2023年地区生产总值增长多少？")
+    titles = answer.locator(".rq-card-title").all_inner_texts()
+    assert titles and all("沈阳" in t for t in titles), titles
+    assert "筛选：沈阳" in answer.inner_text()
+    shot(page, "04-filtered")
+    page.click("#rq-city .remove-all")
+
+    # 3. upload a report, then find it by a question
+    path = tmp_path / "大连 2024 政府工作报告.txt"
+    path.write_text(UPLOAD_TEXT, encoding="utf-8")
+    page.get_by_role("tab", name="上传报告").click()
+    page.set_input_files("#rq-files input[type=file]", str(path))
+    page.wait_for_selector("#rq-files :text('大连')")
+    page.click("#rq-upload")
+    page.wait_for_selector("#rq-upload-result table")
+    result = page.inner_text("#rq-upload-result")
+    assert "已导入" in result and "2024年大连市政府工作报告" in result, result
+    assert (qa.settings.data_dir / "uploads" / "大连_2024_政府工作报告.txt").exists()
+    shot(page, "05-uploaded")
+    page.click("#rq-new")
+    answer = ask(page, "大连2024年地区生产总值增长目标是多少？")
+    assert "2024年大连市政府工作报告" in answer.locator(".rq-card-title").first.inner_text()
+    assert '<script>alert("xss")</script>' in answer.locator(".rq-card").first.inner_text()
+    assert page.locator("#rq-chat script").count() == 0 and page.dialogs == []
+    page.get_by_role("tab", name="索引状态").click()
+    assert "2024年大连市政府工作报告" in page.inner_text("#rq-status")
+    shot(page, "06-upload-answered")
+
+    # 4. feedback on that answer, with a comment
+    page.locator("#rq-chat button[aria-label='Dislike'], #rq-chat button[aria-label='不喜欢']").last.click()
+    page.wait_for_selector("#rq-comment textarea")
+    page.fill("#rq-comment textarea", "应写明是预期目标")
+    page.click("#rq-comment-send")
+    page.wait_for_function("document.querySelector('#rq-feedback-note').innerText.includes('感谢反馈')")
+    records = [json.loads(x) for x in qa.settings.feedback_file.read_text(encoding="utf-8").splitlines()]
+    assert [(r["rating"], r["comment"]) for r in records] == [("down", ""), ("down", "应写明是预期目标")]
+    assert records[-1]["question"] == "大连2024年地区生产总值增长目标是多少？"
+    assert records[-1]["citations"][0]["source"] == "uploads/大连_2024_政府工作报告.txt"
+    shot(page, "07-feedback")
