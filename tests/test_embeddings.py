@@ -14,7 +14,6 @@ import pytest
 from assistant.errors import ModelUnavailableError
 from assistant.settings import DEFAULT_EMBEDDING_MODEL, Settings
 from vectorstore.embeddings import (
-    Embedder,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
     build_embedder,
@@ -94,7 +93,7 @@ def home(shared_model_settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def embedders(home) -> dict[str, Embedder]:
+def embedders(home) -> dict:
     out = {}
     for backend in BACKENDS:
         emb = build_embedder(
@@ -116,7 +115,6 @@ def passages():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_shapes_norms_and_identity(embedders, home, backend):
     emb = embedders[backend]
-    assert isinstance(emb, Embedder)
     assert emb.model_id == DEFAULT_EMBEDDING_MODEL and emb.dimension == 384
     assert emb.model_dir == home.model_dir / DEFAULT_EMBEDDING_MODEL
     docs = emb.embed_documents(DOCS)
@@ -211,3 +209,28 @@ def test_local_path_and_default_resolve_to_the_same_folder(home):
     assert isinstance(
         build_embedder(home.model_copy(update={"embedding_backend": "torch"})), SentenceTransformerEmbedder
     )
+
+
+@pytest.mark.integration
+def test_hub_name_is_read_from_the_local_cache_only(home, tmp_path, monkeypatch):
+    """A hub name resolves to an already-cached snapshot (here a fake cache holding our model)."""
+    import huggingface_hub.constants
+
+    source = home.model_dir / DEFAULT_EMBEDDING_MODEL
+    repo = tmp_path / "hub" / "models--intfloat--multilingual-e5-small"
+    snapshot = repo / "snapshots" / ("a" * 40)
+    for f in source.rglob("*"):
+        if f.is_file() and "onnx" not in f.parts:
+            (snapshot / f.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (snapshot / f.relative_to(source)).symlink_to(f)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+    emb = build_embedder(
+        home.model_copy(
+            update={"embedding_model": "intfloat/multilingual-e5-small", "embedding_backend": "torch"}
+        )
+    )
+    assert emb.model_id == "intfloat--multilingual-e5-small" and emb.model_dir == snapshot
+    assert len(emb.embed_query("你好")) == 384

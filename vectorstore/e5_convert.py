@@ -59,7 +59,6 @@ _LAYER_NAMES = {
     "oln.w": "output.LayerNorm.weight",
     "oln.b": "output.LayerNorm.bias",
 }
-_LINEAR_IN = {"q.w": "H", "k.w": "H", "v.w": "H", "ao.w": "H", "fi.w": "H", "fo.w": "FF"}
 _EMB_NAMES = {
     "emb.word": "embeddings.word_embeddings.weight",
     "emb.pos": "embeddings.position_embeddings.weight",
@@ -186,8 +185,8 @@ def hf_state_dict(e5: E5File) -> dict[str, np.ndarray]:
     for i in range(e5.layers):
         for short, hf in _LAYER_NAMES.items():
             t = e5.tensor(f"l{i}.{short}")
-            if short in _LINEAR_IN:  # [out, in] row-major in the file, as torch's Linear wants
-                t = t.reshape(-1, e5.intermediate if _LINEAR_IN[short] == "FF" else H)
+            if short.endswith(".w") and "ln" not in short:  # a Linear: [out, in] row-major, as in torch
+                t = t.reshape(-1, e5.intermediate if short == "fo.w" else H)
             out[f"encoder.layer.{i}.{hf}"] = t
     # The engine has no pooler (e5 uses mean pooling). BertModel builds one by default, so ship an
     # inert zero pooler rather than have transformers warn about randomly initialised weights.

