@@ -88,7 +88,7 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, tokenize, min_score: float = 0.35, min_coverage: float = 0.5):
+    def __init__(self, tokenize, min_score: float = 0.35, min_coverage: float = 0.4):
         self.tokenize = tokenize
         self.min_score = min_score
         self.min_coverage = min_coverage

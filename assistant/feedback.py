@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class FeedbackLog:
 
     def append(self, feedback: Feedback) -> dict[str, Any]:
         record = asdict(feedback)
-        record["timestamp"] = record["timestamp"] or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        record["timestamp"] = record["timestamp"] or datetime.now(UTC).isoformat(timespec="seconds")
         line = json.dumps(record, ensure_ascii=False)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from vectorstore.keyword import KeywordIndex
 class ReportQA:
     """Ask questions about the indexed reports. One instance is shared by all users of a process."""
 
-    def __init__(self, settings: Settings, embedder, llm=None):
+    def __init__(self, settings: Settings, embedder, llm=None, reranker=None):
         self.settings = settings
         self.embedder = embedder
         client = make_client(settings.index_dir, settings.chroma_url)
@@ -28,8 +28,8 @@ class ReportQA:
                                  backend="server" if settings.chroma_url else "embedded")
         cache = None if settings.chroma_url else settings.index_dir / f"keyword-{embedder.model_id}.json"
         self.keyword = KeywordIndex(cache_path=cache)
-        self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword)
-        self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold)
+        self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword, reranker=reranker)
+        self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)
         self.llm = llm
         answerer = LLMAnswerer(llm) if llm is not None else self.extractive
         self.pipeline = AnswerPipeline(self.retriever, answerer, self.extractive, condense_llm=llm,
@@ -46,7 +46,9 @@ class ReportQA:
             embedder = build_embedder(settings)
         if llm is None and settings.llm_enabled:
             llm = build_llm(settings)
-        return cls(settings, embedder, llm)
+        from vectorstore.rerank import build_reranker
+
+        return cls(settings, embedder, llm, reranker=build_reranker(settings.reranker_model))
 
     @property
     def mode(self) -> str:

@@ -124,10 +124,11 @@ class HybridRetriever:
         info = info or self.understand(question)
         subs = sub_queries(info) if info.compare else [(info.text, info.cities, info.years)]
         if len(subs) == 1:
-            ranked = self._ranked(info, filters)
+            ranked = self._rerank(info.text, self._ranked(info, filters))
         else:
             known, latest = self.view.known_cities(), self.view.latest_years()
-            per = [self._ranked(understand(q, known, latest), filters, cities=c, years=y) for q, c, y in subs]
+            per = [self._rerank(q, self._ranked(understand(q, known, latest), filters, cities=c, years=y))
+                   for q, c, y in subs]
             ranked = _interleave(per)
         return self._select(ranked, k)
 
@@ -195,6 +196,15 @@ class HybridRetriever:
                     boost += b / 2
                 break
         return boost
+
+    def _rerank(self, question: str, ranked: list[Passage], depth: int = 20) -> list[Passage]:
+        """Rescore the head of the fused list with the cross-encoder, when one is configured."""
+        if self.reranker is None or not ranked:
+            return ranked
+        head, tail = ranked[:depth], ranked[depth:]
+        scores = self.reranker.predict([(question, p.chunk.text) for p in head])
+        order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
+        return [head[i] for i in order] + tail
 
     def _select(self, ranked: list[Passage], k: int) -> list[Passage]:
         budget = self.settings.context_chars

@@ -45,11 +45,14 @@ class Settings(BaseSettings):
     dense_depth: int = Field(30, ge=1, description="Candidates taken from dense search")
     keyword_depth: int = Field(30, ge=1, description="Candidates taken from keyword search")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant")
-    dense_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.5, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
     metadata_boost: float = Field(0.5, ge=0, description="Fused-score bonus for a city/year match")
     reranker_model: str | None = Field(None, description="Optional CrossEncoder reranker (off by default)")
-    refusal_threshold: float = Field(0.35, description="Minimum relevance below which the assistant refuses")
+    refusal_threshold: float = Field(0.35, description="Answer score below which the assistant refuses")
+    answer_min_coverage: float = Field(
+        0.4, ge=0, le=1, description="Share of the question's terms a sentence must cover to answer it"
+    )
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL; unset = extractive answers")
     llm_model: str = Field("deepseek-chat", description="Model name sent to the LLM API")

@@ -335,12 +335,13 @@ class ChatUI:
                 ("嵌入模型", f"{st['embedding_model']}（{st['dimension']} 维）"), ("向量库", backend), ("回答模式", mode)]
         summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         body = "".join(
-            f"<tr><td>{esc(r.title)}</td><td>{esc(r.city or '—')}</td><td>{r.year or '—'}</td><td>{esc(r.type)}</td>"
-            f"<td>{esc(r.date or '—')}</td><td>{esc(r.source)}</td></tr>" for r in reports
+            f'<tr><td>{esc(r.title)}<div class="rq-meta">{esc(r.source)}</div></td><td class="rq-nw">{esc(r.city or "—")}'
+            f'</td><td class="rq-nw">{r.year or "—"}</td><td class="rq-nw">{esc(r.type)}</td>'
+            f'<td class="rq-nw">{esc(r.date or "—")}</td></tr>' for r in reports
         )
         return (f'<table class="rq-table rq-summary">{summary}</table>'
-                f'<table class="rq-table"><tr><th>标题</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th>'
-                f"<th>文件</th></tr>{body}</table>")
+                f'<table class="rq-table"><tr><th>标题 / 文件</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th></tr>'
+                f"{body}</table>")
 
     def filter_choices(self) -> dict[str, list]:
         reports = self.qa.reports()
@@ -422,8 +423,9 @@ class ChatUI:
         for r in rows:
             cls = "rq-err" if r.status == "error" else "rq-ok"
             titles = "<br>".join(esc(t) for t in r.titles)
-            body.append(f'<tr><td>{esc(r.name)}</td><td class="{cls}">{STATUS_ZH.get(r.status, r.status)}</td>'
-                        f"<td>{r.reports}</td><td>{r.chunks}</td><td>{titles}{'<br>' if titles and r.message else ''}"
+            body.append(f'<tr><td>{esc(r.name)}</td><td class="rq-nw {cls}">{STATUS_ZH.get(r.status, r.status)}</td>'
+                        f'<td class="rq-nw">{r.reports}</td><td class="rq-nw">{r.chunks}</td>'
+                        f"<td>{titles}{'<br>' if titles and r.message else ''}"
                         f"{esc(r.message)}</td></tr>")
         return ('<table class="rq-table rq-upload"><tr><th>文件</th><th>结果</th><th>报告</th><th>片段</th>'
                 f'<th>说明</th></tr>{"".join(body)}</table>')
@@ -436,7 +438,7 @@ class ChatUI:
     # --- layout ------------------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="报告问答 ReportQA", analytics_enabled=False, fill_width=True) as demo:
-            header = gr.HTML(HEADER, js_on_load=BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX))), elem_id="rq-header")
+            header = gr.HTML(HEADER, apply_default_css=False, js_on_load=BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX))), elem_id="rq-header")
             turns = gr.State([])
             asked = gr.State("")
             pending = gr.State(None)
@@ -463,23 +465,25 @@ class ChatUI:
                     gr.Markdown("筛选作用于之后的提问；留空表示不限。", elem_classes="rq-hint")
                     with gr.Tabs(selected="report") as tabs:
                         with gr.Tab("原文", id="report"):
-                            viewer = gr.HTML(VIEWER_EMPTY, js_on_load=VIEWER_JS, elem_id="rq-viewer")
+                            viewer = gr.HTML(VIEWER_EMPTY, js_on_load=VIEWER_JS, apply_default_css=False,
+                                             elem_id="rq-viewer")
                         with gr.Tab("上传报告", id="upload"):
                             files = gr.File(label=f"选择报告文件（{'、'.join(supported_suffixes())}，"
                                                   f"单个不超过 {self.settings.max_file_mb:g} MB）",
                                             file_count="multiple", file_types=supported_suffixes(), elem_id="rq-files")
                             upload_btn = gr.Button("导入并索引", variant="primary", elem_id="rq-upload")
-                            upload_result = gr.HTML("", js_on_load=None, elem_id="rq-upload-result")
+                            upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-upload-result")
                         with gr.Tab("索引状态", id="status"):
-                            status = gr.HTML("", js_on_load=None, elem_id="rq-status")
+                            status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
                             refresh = gr.Button("刷新", elem_id="rq-refresh")
 
             chat_in = [asked, turns, cities, years, reports]
             for trigger in (question.submit, send.click):
                 trigger(lambda q: ("", q), [question], [question, asked], queue=False).then(
                     self.respond, chat_in, [chatbot, turns])
-            new_chat.click(lambda: ([], [], None, gr.update(visible=False), ""), None,
-                           [chatbot, turns, pending, comment_row, feedback_note], queue=False)
+            reset = [chatbot, turns, pending, comment_row, feedback_note]
+            new_chat.click(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
+            chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, None, [viewer, tabs])
@@ -560,6 +564,8 @@ a.rq-cite { color: #2563eb; text-decoration: none; font-weight: 600; font-size: 
 .rq-table { border-collapse: collapse; width: 100%; font-size: .88em; margin-bottom: .75rem; }
 .rq-table th, .rq-table td { border-bottom: 1px solid var(--border-color-primary); padding: .3rem .4rem;
   text-align: left; vertical-align: top; }
+.rq-table th, .rq-table td.rq-nw { white-space: nowrap; }
+.rq-table .rq-meta { margin: 0; font-size: .8em; word-break: break-all; }
 .rq-summary th { width: 6em; }
 .rq-ok { color: #16a34a; } .rq-err { color: #dc2626; }
 .rq-empty { color: var(--body-text-color-subdued); padding: .75rem 0; }

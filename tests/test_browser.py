@@ -113,22 +113,31 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def ask(page, question: str):
-    """Send a question and wait until its answer (the last bot message) has finished streaming."""
+def new_chat(page) -> None:
+    new_chat(page)
+
+
+def ask(page, question: str | None = None):
+    """Send a question (or what the textbox holds) and wait until its answer has finished streaming."""
     before = page.locator("#rq-chat .rq-foot").count()
-    page.fill("#rq-question textarea", question)
-    page.keyboard.press("Enter")
+    if question is not None:
+        page.fill("#rq-question textarea", question)
+    page.click("#rq-send")
     page.wait_for_function(f"document.querySelectorAll('#rq-chat .rq-foot').length > {before}")
     return page.locator("#rq-chat [data-testid='bot']").last
 
 
 def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
+    from playwright.sync_api import expect
+
     qa, _ = served
     shot(page, "01-start")
     assert page.title() == "报告问答 ReportQA"
 
-    # 1. a question: streamed answer, citation card naming the right report, highlight
-    answer = ask(page, "济南2024年GDP增长目标是多少？")
+    # 1. an example question: streamed answer, citation card naming the right report, highlight
+    page.get_by_text("济南2024年GDP增长目标是多少？", exact=True).click()
+    expect(page.locator("#rq-question textarea")).to_have_value("济南2024年GDP增长目标是多少？")
+    answer = ask(page)
     assert "5.5%" in answer.inner_text()
     card = answer.locator(".rq-card").first
     assert "2024年济南市政府工作报告" in card.locator(".rq-card-title").inner_text()
@@ -146,8 +155,8 @@ def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
     page.wait_for_function("document.querySelector('#rq-viewer .rq-report-body').scrollTop > 0")
     shot(page, "03-report-view")
 
-    # 2. a filter applied to retrieval: only 沈阳 passages
-    page.click("#rq-new")
+    # 2. a new chat, with a filter applied to retrieval: only 沈阳 passages
+    new_chat(page)
     page.click("#rq-city input")
     page.locator("[role=option]", has_text="沈阳").click()
     page.keyboard.press("Escape")
@@ -170,7 +179,7 @@ def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
     assert "已导入" in result and "2024年大连市政府工作报告" in result, result
     assert (qa.settings.data_dir / "uploads" / "大连_2024_政府工作报告.txt").exists()
     shot(page, "05-uploaded")
-    page.click("#rq-new")
+    new_chat(page)
     answer = ask(page, "大连2024年地区生产总值增长目标是多少？")
     assert "2024年大连市政府工作报告" in answer.locator(".rq-card-title").first.inner_text()
     assert '<script>alert("xss")</script>' in answer.locator(".rq-card").first.inner_text()
@@ -180,7 +189,7 @@ def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
     shot(page, "06-upload-answered")
 
     # 4. feedback on that answer, with a comment
-    page.locator("#rq-chat button[aria-label='Dislike'], #rq-chat button[aria-label='不喜欢']").last.click()
+    page.locator("#rq-chat button[aria-label='Dislike'], #rq-chat button[aria-label='踩']").last.click()
     page.wait_for_selector("#rq-comment textarea")
     page.fill("#rq-comment textarea", "应写明是预期目标")
     page.click("#rq-comment-send")

@@ -18,6 +18,7 @@ from assistant.formats.docx import chinese_number, numeral
 from assistant.ingest import parse_document
 from assistant.loading import load_document
 from assistant.qa import ReportQA
+from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
 
 SENTENCES = [
@@ -257,6 +258,35 @@ def test_pdf_index_stores_extracted_text_for_citations(settings, report_pdf):
     for p in passages:
         c = p.chunk
         assert qa.document_text(c.source)[c.start : c.end] == c.text and c.page is not None
+
+
+def test_pdf_table_over_two_pages_keeps_its_header(settings):
+    rows = [["指标", "2024年", "增长"]] + [[f"指标{i}号", f"{i * 10}亿元", f"{i}%"] for i in range(1, 80)]
+    doc = load_document(write(settings, "table.pdf", make_pdf(["#一、主要指标", paragraph(1, 8), rows, "#二、其他"])))
+    assert len(doc.pages) >= 2
+    lines = doc.text.split("\n")
+    table = [ln for ln in lines if "号" in ln]
+    assert table == [f"指标：指标{i}号；2024年：{i * 10}亿元；增长：{i}%" for i in range(1, 80)]
+    assert lines[-1] == "二、其他"
+
+
+@pytest.mark.parametrize("name", ["000_80012d082ab10aeb.txt", "002_66024b6037eae503.txt"])
+def test_pdf_of_a_sample_report_reads_back_line_for_line(settings, name):
+    """Every paragraph of a real report, typeset over many pages, comes back as exactly one line."""
+    from xml.sax.saxutils import escape
+
+    lines = [" ".join(ln.split()) for ln in (SAMPLE_DIR / name).read_text(encoding="utf-8").split("\n")]
+    lines = [ln for ln in lines if ln]
+    doc = load_document(write(settings, "sample.pdf", make_pdf([escape(ln) for ln in lines])))
+    assert len(doc.pages) > 5
+    assert doc.text.split("\n") == [re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", ln) for ln in lines]
+
+
+def test_pdf_latin_words_keep_their_spaces_across_lines(settings):
+    english = "The city economy grew by 5.2 percent in 2023 while public budget revenue rose 8.3 percent. " * 3
+    mixed = "全市推进Industrial Internet平台建设，引进Tesla Gigafactory等重点项目，地区生产总值增长5.2%。" * 4
+    doc = load_document(write(settings, "mixed.pdf", make_pdf(["#Report", english.strip(), mixed], running_header=None)))
+    assert doc.text.split("\n") == ["Report", english.strip(), mixed]
 
 
 def test_scanned_pdf_has_no_text_layer(settings):

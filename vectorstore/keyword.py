@@ -33,8 +33,11 @@ _PUNCT = re.compile(r"^[\W_]+$")
 
 class KeywordIndex:
     def __init__(self, cache_path: Path | None = None, extra_words: Iterable[str] = ()):
+        import logging
+
         import jieba
 
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
         from assistant.places import place_names

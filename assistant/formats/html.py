@@ -88,11 +88,11 @@ def extract_lines(html: str) -> list[str]:
     for node in list(root.css("[class], [id], [role], [style], [hidden]")):
         if _is_boilerplate(node):
             node.decompose()
-    content = _content_node(root)
     lines: list[str] = []
     current = [""]
-    _render(content, lines, current, 0)
-    _flush(lines, current)
+    for node in _content_nodes(root):
+        _render(node, lines, current, 0)
+        _flush(lines, current)
     lines = [normalize_line(line) for line in lines]
     lines = [line for line in lines if line]
     title = next((t for t in titles if t), "")
@@ -127,8 +127,11 @@ def _is_boilerplate(node) -> bool:
     return bool(_BOILER.search(names))
 
 
-def _content_node(root):
-    """The element whose paragraphs hold the most (non-link) text."""
+def _content_nodes(root) -> list:
+    """The element whose paragraphs hold the most (non-link) text, with its siblings that hold text too.
+
+    Siblings count when the content is split over several blocks (``<div>`` paragraphs, pages).
+    """
     scores: dict[int, float] = {}
     nodes: dict[int, object] = {}
 
@@ -150,9 +153,22 @@ def _content_node(root):
                 credit(node, n)
                 credit(node.parent, n / 2)
     if not scores:
-        return root
-    best = max(scores, key=lambda k: scores[k])
-    return nodes[best]
+        return [root]
+    best_id = max(scores, key=lambda k: scores[k])
+    best = nodes[best_id]
+    parent = best.parent
+    if parent is None or best.tag in ("body", "html"):
+        return [best]
+    keep = max(10.0, 0.2 * scores[best_id])
+    out = []
+    child = parent.child
+    while child is not None:
+        if child.mem_id == best_id or scores.get(child.mem_id, 0.0) >= keep or (
+            child.tag == "p" and _text_len(child) >= 40 and not _link_list(child)
+        ):
+            out.append(child)
+        child = child.next
+    return out
 
 
 def _text_len(node) -> int:

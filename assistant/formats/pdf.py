@@ -31,8 +31,8 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 _CID = re.compile(r"\(cid:\d+\)")
 _MARGIN_LINES = 2  # lines at the top and at the bottom of a page that may be a running header/footer
-_CJK_END = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]$")
-_CJK_START = re.compile(r"^[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]")
+_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f\u2018-\u201f]")
+_CLOSING = set("，。、；：！？）》」』】〕”’%％,.;:!?)]")
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Line:
     top: float
     bottom: float
     table: bool = False  # a table row: never joined with its neighbours
+    lead: float = 0.0  # width of the line's first unbreakable piece (a character, a number, a Latin word)
 
     @property
     def size(self) -> float:
@@ -106,20 +107,25 @@ def _read_pages(raw: bytes, source: str) -> tuple[list[list[Line]], Stats]:
         raise
     pages: list[list[Line]] = []
     stats = Stats()
+    carried: list[str] | None = None
     with pdf:
         for page in pdf.pages:
             stats.images += len(page.images)
-            pages.append(_page_lines(page, stats))
+            lines, carried = _page_lines(page, stats, carried)
+            pages.append(lines)
             page.close()
     return pages, stats
 
 
-def _page_lines(page, stats: Stats) -> list[Line]:
-    """Text lines and table rows of one page, top to bottom."""
+def _page_lines(page, stats: Stats, carried: list[str] | None) -> tuple[list[Line], list[str] | None]:
+    """Text lines and table rows of one page, top to bottom; and the header of a table that runs on.
+
+    A table continued from the previous page without its header row gets that header back.
+    """
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
     lines: list[Line] = []
-    for raw_line in page.extract_text_lines(strip=True, return_chars=False):
+    for raw_line in page.extract_text_lines(strip=True, return_chars=True):
         mid = (raw_line["top"] + raw_line["bottom"]) / 2
         cx = (raw_line["x0"] + raw_line["x1"]) / 2
         if any(x0 <= cx <= x1 and top <= mid <= bottom for x0, top, x1, bottom in boxes):
@@ -129,14 +135,50 @@ def _page_lines(page, stats: Stats) -> list[Line]:
         stats.unmapped += unmapped
         stats.chars += len(text) + unmapped
         if text:
-            lines.append(Line(text, raw_line["x0"], raw_line["x1"], raw_line["top"], raw_line["bottom"]))
-    for table in tables:
+            lines.append(Line(text, raw_line["x0"], raw_line["x1"], raw_line["top"], raw_line["bottom"],
+                              lead=_lead_width(raw_line["chars"])))
+    text_tops = sorted(ln.top for ln in lines)
+    text_bottoms = sorted((ln.bottom for ln in lines), reverse=True)
+    runs_on: list[str] | None = None
+    for i, table in enumerate(sorted(tables, key=lambda t: t.bbox[1])):
         x0, top, x1, bottom = table.bbox
-        rows = table_lines([[c or "" for c in row] for row in table.extract()])
-        step = (bottom - top) / max(1, len(rows))
-        for i, row in enumerate(rows):
-            lines.append(Line(row, x0, x1, top + i * step, top + (i + 1) * step, table=True))
-    return sorted(lines, key=lambda ln: (ln.top, ln.x0))
+        rows = [[c or "" for c in row] for row in table.extract()]
+        rows = [row for row in rows if any(c.strip() for c in row)]
+        if not rows:
+            continue
+        opens_page = i == 0 and sum(1 for t in text_tops if t < top) <= _MARGIN_LINES
+        if carried and opens_page and len(rows[0]) == len(carried) and rows[0] != carried:
+            rows = [carried, *rows]
+        if i == len(tables) - 1 and sum(1 for b in text_bottoms if b > bottom) <= _MARGIN_LINES:
+            runs_on = rows[0]
+        row_lines = table_lines(rows)
+        step = (bottom - top) / max(1, len(row_lines))
+        for k, row in enumerate(row_lines):
+            lines.append(Line(row, x0, x1, top + k * step, top + (k + 1) * step, table=True))
+    return sorted(lines, key=lambda ln: (ln.top, ln.x0)), runs_on
+
+
+def _lead_width(chars: list[dict]) -> float:
+    """How much room the line's first piece needed: the layout moved it down when the line above lacked it.
+
+    A piece is one Chinese character with the punctuation that may not start a line, or a run of
+    Latin letters, digits and signs up to a space.
+    """
+    i = 0
+    while i < len(chars) and not chars[i]["text"].strip():
+        i += 1
+    if i == len(chars):
+        return 0.0
+    first, end = chars[i], i
+    cjk = bool(_CJK.match(first["text"]))
+    while end + 1 < len(chars) and end - i < 40:
+        nxt = chars[end + 1]
+        if cjk and nxt["text"] not in _CLOSING:
+            break
+        if not cjk and (not nxt["text"].strip() or _CJK.match(nxt["text"]) or nxt["x0"] - chars[end]["x1"] > 1.0):
+            break
+        end += 1
+    return float(chars[end]["x1"] - first["x0"])
 
 
 def _key(text: str) -> str:
@@ -181,13 +223,13 @@ def _continues(prev: Line, prev_page: PageLines, nxt: Line, next_page: PageLines
     if prev.table or nxt.table:
         return False
     size = nxt.size
-    if prev.x1 < prev_page.right - 3 * size:  # stops short (more than a ragged edge): paragraph end or heading
+    if prev_page.right - prev.x1 > nxt.lead + 1.5 * size:  # room left for the next line's first piece: it ended here
         return False
     if nxt.x0 > next_page.left + 0.8 * size:  # indented: a new paragraph
         return False
     if same_page and nxt.top - prev.bottom > next_page.gap + 0.6 * size:  # extra space between paragraphs
         return False
-    return heading_of(nxt.text) is None
+    return not (heading_of(nxt.text) and prev.text[-1] in "。！？；：!?;:")
 
 
 def _assemble(pages: list[PageLines], builder: TextBuilder) -> None:
@@ -210,6 +252,14 @@ def _assemble(pages: list[PageLines], builder: TextBuilder) -> None:
 
 
 def _joiner(before: str, after: str) -> str:
-    if _CJK_END.search(before) or _CJK_START.search(after) or before.endswith("-"):
+    """No space at a break next to a Chinese character; a space between two Latin words."""
+    a, b = before[-1], after[0]
+    if _CJK.match(a) or _CJK.match(b) or a == "-":
         return ""
-    return " "
+    if a.isascii() and a.isalnum() and b.isascii() and b.isalnum():
+        return " "
+    return "" if _mostly_cjk(before) else " "
+
+
+def _mostly_cjk(text: str) -> bool:
+    return len(_CJK.findall(text)) * 2 >= len(text.replace(" ", ""))

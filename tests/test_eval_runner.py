@@ -1,0 +1,58 @@
+"""The eval command end to end on a tiny set (fake embedder), and the pure metric functions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from rich.console import Console
+
+from assistant import eval_metrics as m
+from assistant.eval_runner import eval_settings, run_eval
+from assistant.qa import ReportQA
+from tests.conftest import SAMPLE_DIR
+from tests.fakes import BigramEmbedder
+
+
+def test_metrics():
+    assert m.answer_recall(["5%", "6%"], ["增长5%", "无"]) == 0.5
+    assert m.reciprocal_rank([False, False, True]) == 1 / 3 and m.reciprocal_rank([False]) == 0.0
+    assert m.answer_correct(["5%", "左右"], "增长5%左右[1]") == 1.0 and m.answer_correct(["6%"], "5%") == 0.0
+    assert m.percentile([1, 2, 3, 4, 100], 50) == 3 and m.mean([]) is None
+    passages = {1: "地区生产总值增长5.5%左右;一般公共预算收入增长6%。", 2: "粮食产量174.3万吨。"}
+    assert m.citation_precision("地区生产总值增长5.5%左右[1]", passages) == 1.0
+    assert m.citation_precision("地区生产总值增长7%[1]", passages) == 0.0  # a figure the passage does not hold
+    assert m.citation_precision("粮食产量174.3万吨[1]", passages) == 0.0  # cited the wrong passage
+    assert m.citation_precision("济南：粮食产量174.3万吨[2]\n沈阳：增长6%[1]", passages) == 1.0
+    assert m.citation_precision("没有引用的一句话。", passages) == 0.0
+
+
+def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_DIR, corpus)
+    qa_file = tmp_path / "qa.jsonl"
+    items = [
+        {"id": "a", "question": "济南2024年GDP增长目标是多少？", "answers": ["5.5%以上"], "type": "target",
+         "source": "001_856a73ee7808871b.txt", "evidence": "地区生产总值增长5.5%以上"},
+        {"id": "b", "question": "大连2024年GDP增长多少？", "answers": [], "type": "unanswerable"},
+        {"id": "c", "question": "那沈阳呢？", "history": ["济南2024年GDP增长目标是多少？"], "answers": ["6%以上"],
+         "type": "followup", "source": "001_856a73ee7808871b.txt", "evidence": "地区生产总值增长6%以上"},
+    ]
+    qa_file.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    qa = ReportQA(eval_settings(settings, corpus), BigramEmbedder())
+    console = Console(record=True, width=200)
+    saved = tmp_path / "baseline.json"
+    code = run_eval(settings, qa_file, corpus, None, 5, True, saved, False, console, qa=qa)
+    assert code == 0
+    out = console.export_text()
+    assert "dense-500 (common recipe)" in out and "keyword only (BM25)" in out
+    results = sorted((tmp_path / "eval" / "results").glob("*.json"))
+    payload = json.loads(results[-1].read_text(encoding="utf-8"))
+    assert payload["overall"]["refusal_rate"] == 1.0 and payload["overall"]["answer_accuracy"] == 1.0
+    assert (tmp_path / "eval" / "results" / (results[-1].stem + ".md")).exists()
+    # a baseline better than what we get now makes the gate fail
+    better = json.loads(saved.read_text(encoding="utf-8"))
+    better["overall"]["mrr"] = 1.5
+    saved.write_text(json.dumps(better), encoding="utf-8")
+    assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
