@@ -240,7 +240,8 @@ class LLMAnswerer:
         from assistant.prompting import load_prompt, render
 
         blocks = "\n\n".join(
-            f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{p.chunk.text}" for n, p in enumerate(passages, start=1)
+            _fenced(f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{p.chunk.text}")
+            for n, p in enumerate(passages, start=1)
         )
         return [SystemMessage(load_prompt("system")), HumanMessage(render("answer", passages=blocks, question=question))]
 
@@ -251,6 +252,11 @@ class LLMAnswerer:
             )
             if text:
                 yield text
+
+
+def _fenced(text: str) -> str:
+    """Report text cannot close or reopen the <passages> fence (a report may contain the tags)."""
+    return re.sub(r"<(/?)\s*passages\s*>", lambda m: f"＜{m.group(1)}passages＞", text, flags=re.IGNORECASE)
 
 
 def build_llm(settings):

@@ -18,7 +18,7 @@ from pathlib import Path
 from assistant.chunking import Chunker
 from assistant.errors import IngestError
 from assistant.ingest import ParsedFile, parse_document
-from assistant.loading import discover, load_document, source_name
+from assistant.loading import discover, load_document
 from assistant.settings import Settings
 from vectorstore.chroma import ChromaStore, FileRecord
 
@@ -75,12 +75,14 @@ class Indexer:
         with self._locked():
             manifest = self.store.files()
             parsed: list[ParsedFile] = []
+            origin: dict[str, Path] = {}
             seen_sources: set[str] = set()
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
             for path in discover(paths):
                 try:
                     doc = load_document(path, self.settings.data_dir, max_bytes)
                     seen_sources.add(doc.source)
+                    origin[doc.source] = path.resolve()
                     pf = parse_document(doc, self.chunker)
                 except IngestError as exc:
                     seen_sources.add(exc.source)
@@ -111,22 +113,24 @@ class Indexer:
             total = sum(len(pf.chunks) for pf in todo)
             done = 0
             for pf in todo:
-                outcome = self._index_file(pf, summary, lambda n, src=pf.document.source: progress and progress(done + n, total, src))
+                outcome = self._index_file(pf, origin[pf.document.source], summary,
+                                           lambda n, src=pf.document.source: progress and progress(done + n, total, src))
                 done += len(pf.chunks)
                 summary.outcomes.append(outcome)
 
             if prune:
                 for source in sorted(set(manifest) - seen_sources):
-                    if self._file_gone(source):
+                    if self._file_gone(manifest[source]):
                         self.store.remove_file(source)
                         summary.outcomes.append(FileOutcome(source, "removed", message="file is gone"))
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    def _file_gone(self, source: str) -> bool:
-        return not (self.settings.data_dir / source).exists()
+    def _file_gone(self, record: FileRecord) -> bool:
+        path = Path(record.path) if record.path else self.settings.data_dir / record.source
+        return not path.exists()
 
-    def _index_file(self, pf: ParsedFile, summary: IngestSummary, progress: Callable[[int], object]) -> FileOutcome:
+    def _index_file(self, pf: ParsedFile, path: Path, summary: IngestSummary, progress: Callable[[int], object]) -> FileOutcome:
         doc = pf.document
         ids = [c.chunk_id for c in pf.chunks]
         have = self.store.existing_ids(ids)
@@ -149,11 +153,9 @@ class Indexer:
         record = FileRecord(
             source=doc.source, file_hash=doc.file_hash, fmt=doc.fmt, encoding=doc.encoding, n_chunks=len(pf.chunks),
             reports=pf.reports, pages=list(doc.pages), indexed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            path=str(path),
         )
         self.store.commit_file(record, doc.text)
         self.store.delete_chunks(sorted(stale))
         return FileOutcome(doc.source, "indexed", len(pf.reports), len(pf.chunks), len(missing))
 
-
-def stored_name(path: Path, settings: Settings) -> str:
-    return source_name(path, settings.data_dir)

@@ -17,6 +17,7 @@ from charset_normalizer import from_bytes
 from assistant.errors import IngestError
 from assistant.records import Document
 
+_MB = 1024 * 1024
 Loader = Callable[[Path, bytes, str], Document]
 
 
@@ -67,6 +68,10 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
         return _finish(raw.decode("utf-8"), "utf-8", source)
     except UnicodeDecodeError:
         pass
+    lenient = raw.decode("utf-8", errors="replace")
+    if lenient.count("\ufffd") <= max(3, len(raw) // 5000) and _cjk_ratio(lenient) > 0.2:
+        # UTF-8 with a few damaged bytes (a truncated download): keep it, the damage shows as U+FFFD
+        return _finish(lenient, "utf-8 (damaged bytes replaced)", source)
     utf16 = _try_utf16(raw)
     if utf16:
         return _finish(utf16[0], utf16[1], source)
@@ -151,7 +156,7 @@ def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | Non
         raise IngestError(source, f"cannot read file: {exc.strerror}") from None
     if max_bytes is not None and size > max_bytes:
         raise IngestError(
-            source, f"file is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.0f} MB (REPORTQA_MAX_FILE_MB)"
+            source, f"file is {size / _MB:.1f} MB, over the limit of {max_bytes / _MB:g} MB (REPORTQA_MAX_FILE_MB)"
         )
     raw = _read_limited(path, source, max_bytes)
     return loader(path, raw, source)
@@ -167,7 +172,7 @@ def _read_limited(path: Path, source: str, max_bytes: int | None) -> bytes:
     except OSError as exc:
         raise IngestError(source, f"cannot read file: {exc.strerror}") from None
     if len(raw) > max_bytes:
-        raise IngestError(source, f"file is over the limit of {max_bytes / 1e6:.0f} MB (REPORTQA_MAX_FILE_MB)")
+        raise IngestError(source, f"file is over the limit of {max_bytes / _MB:g} MB (REPORTQA_MAX_FILE_MB)")
     return raw
 
 

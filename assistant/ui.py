@@ -402,7 +402,7 @@ class ChatUI:
         if stored:
             def tick(done: int, total: int, source: str) -> None:
                 if progress is not None and total:
-                    progress((done, total), desc=f"正在索引 {source}")
+                    progress((done, total), desc=f"正在索引 {source}", unit="片段")
 
             summary = self.qa.ingest([self.settings.data_dir / s for s in stored], progress=tick)
             titles: dict[str, list[str]] = {}
@@ -431,7 +431,7 @@ class ChatUI:
                 f'<th>说明</th></tr>{"".join(body)}</table>')
 
     def on_upload(self, files, cities, years, report_ids, progress=gr.Progress()):  # noqa: B008 - Gradio's way
-        progress(0, desc="正在保存文件…")
+        progress(0, desc="正在保存并解析文件…")
         rows = self.upload(files, progress)
         return (self.upload_html(rows), None, *self.on_refresh(cities, years, report_ids))
 
@@ -472,7 +472,8 @@ class ChatUI:
                                                   f"单个不超过 {self.settings.max_file_mb:g} MB）",
                                             file_count="multiple", file_types=supported_suffixes(), elem_id="rq-files")
                             upload_btn = gr.Button("导入并索引", variant="primary", elem_id="rq-upload")
-                            upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-upload-result")
+                            upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, min_height=80,
+                                                    elem_id="rq-upload-result")
                         with gr.Tab("索引状态", id="status"):
                             status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
                             refresh = gr.Button("刷新", elem_id="rq-refresh")
@@ -489,7 +490,7 @@ class ChatUI:
             header.click(self.on_open, None, [viewer, tabs])
             filter_io = [cities, years, reports]
             upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
-                             concurrency_limit=1, concurrency_id="ingest")
+                             concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result])
             refresh.click(self.on_refresh, filter_io, [status, *filter_io])
             demo.load(self.on_refresh, filter_io, [status, *filter_io])
         return demo

@@ -114,7 +114,8 @@ def shot(page, name: str) -> None:
 
 
 def new_chat(page) -> None:
-    new_chat(page)
+    page.click("#rq-new")
+    page.wait_for_function("document.querySelectorAll('#rq-chat [data-testid=bot]').length === 0")
 
 
 def ask(page, question: str | None = None):

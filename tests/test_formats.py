@@ -364,6 +364,7 @@ def test_html_main_text_without_navigation(settings, encoding):
     doc = load_document(write(settings, "page.html", raw))
     assert doc.text.split("\n") == [
         "2024年盘锦市政府工作报告",
+        "发布时间：2024-01-10 来源：市政府办公室",  # page metadata: kept in the text, masked by cleaning
         "——2024年1月8日在盘锦市第九届人民代表大会第三次会议上",
         "市长 邢鹏",
         "一、2023年工作回顾",
@@ -375,6 +376,17 @@ def test_html_main_text_without_navigation(settings, encoding):
     assert doc.encoding == encoding and doc.fmt == "html"
     pf = parse_document(doc, Chunker(450, 600))
     assert [(r.city, r.year) for r in pf.reports] == [("盘锦", 2024)]
+    assert not any("发布时间" in c.text for c in pf.chunks)
+
+
+def test_html_paragraphs_in_divs(settings):
+    page = ("<html><body><div class='nav'><a>首页</a><a>新闻</a><a>政务</a></div><div class='wrap'>"
+            "<div class='title'>2024年某市政府工作报告</div><div>一、2023年工作回顾</div>"
+            f"<div>{SENTENCES[0]}{SENTENCES[1]}</div><div>二、2024年工作安排</div><div>地区生产总值增长5.5%左右。</div>"
+            "</div><div class='footer'>版权所有</div></body></html>")
+    doc = load_document(write(settings, "divs.html", page))
+    assert doc.text.split("\n") == ["2024年某市政府工作报告", "一、2023年工作回顾", SENTENCES[0] + SENTENCES[1],
+                                    "二、2024年工作安排", "地区生产总值增长5.5%左右。"]
 
 
 def test_html_br_separated_page(settings):

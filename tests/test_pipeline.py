@@ -164,3 +164,17 @@ def test_odd_questions_do_not_crash(qa):
     for q in ["", "   ", "？？？", "<script>alert(1)</script>", "a" * 5000, "2024", "盘锦"]:
         ans = qa.ask(q)
         assert isinstance(ans.answer, str) and ans.answer
+
+
+def test_prune_keeps_files_ingested_from_elsewhere(tmp_path):
+    data = tmp_path / "reports"
+    data.mkdir()
+    outside = tmp_path / "elsewhere" / "x.txt"
+    outside.parent.mkdir()
+    outside.write_text("2024年丙丁市政府工作报告\n一、2023年工作回顾\n地区生产总值增长4.4%。\n", encoding="utf-8")
+    qa = ReportQA(Settings(data_dir=data, home_dir=tmp_path / "home", _env_file=None), BigramEmbedder())
+    qa.ingest([outside])
+    assert [o.status for o in qa.ingest(prune=True).outcomes] == []
+    assert qa.status()["files"] == 1
+    outside.unlink()
+    assert [o.status for o in qa.ingest(prune=True).outcomes] == ["removed"]

@@ -239,7 +239,7 @@ def test_upload_is_stored_safely_indexed_and_searchable_at_once(ui, tmp_path):
     upload.parent.mkdir()
     upload.write_text(DALIAN, encoding="utf-8")
     ticks = []
-    rows = ui.upload([str(upload)], progress=lambda value, desc: ticks.append((value, desc)))
+    rows = ui.upload([str(upload)], progress=lambda value, desc, unit: ticks.append((value, desc)))
     assert len(rows) == 1
     row = rows[0]
     assert (row.status, row.reports, row.chunks) == ("indexed", 1, 3), row

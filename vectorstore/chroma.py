@@ -32,13 +32,14 @@ class FileRecord:
     reports: list[Report]
     pages: list[int] = field(default_factory=list)
     indexed_at: str = ""
+    path: str = ""  # where the file was read from, so --prune knows whether it is gone
 
     def metadata(self) -> dict[str, Any]:
         return {
             "source": self.source, "file_hash": self.file_hash, "fmt": self.fmt, "encoding": self.encoding,
             "n_chunks": self.n_chunks, "indexed_at": self.indexed_at,
             "reports": json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False),
-            "pages": json.dumps(self.pages),
+            "pages": json.dumps(self.pages), "path": self.path,
         }
 
     @classmethod
@@ -47,7 +48,7 @@ class FileRecord:
             source=md["source"], file_hash=md["file_hash"], fmt=md.get("fmt", "txt"), encoding=md.get("encoding", ""),
             n_chunks=int(md.get("n_chunks", 0)), indexed_at=md.get("indexed_at", ""),
             reports=[Report(**r) for r in json.loads(md.get("reports", "[]"))],
-            pages=json.loads(md.get("pages", "[]")),
+            pages=json.loads(md.get("pages", "[]")), path=md.get("path", ""),
         )
 
 

@@ -151,7 +151,7 @@ def _content_nodes(root) -> list:
             n = _own_text_len(node)
             if n >= 10:
                 credit(node, n)
-                credit(node.parent, n / 2)
+                credit(node.parent, 0.9 * n if _is_leaf(node) else n / 2)  # <div> paragraphs: their parent
     if not scores:
         return [root]
     best_id = max(scores, key=lambda k: scores[k])
@@ -169,6 +169,15 @@ def _content_nodes(root) -> list:
             out.append(child)
         child = child.next
     return out
+
+
+def _is_leaf(node) -> bool:
+    child = node.child
+    while child is not None:
+        if child.tag in _BLOCK:
+            return False
+        child = child.next
+    return True
 
 
 def _text_len(node) -> int:
