@@ -14,14 +14,8 @@ import pytest
 from assistant.feedback import FeedbackLog, to_eval_item
 from assistant.qa import ReportQA
 from assistant.settings import Settings
-from assistant.ui import (
-    ChatUI,
-    answer_markdown,
-    create_app,
-    highlight_spans,
-    md_text,
-    safe_filename,
-)
+from assistant.ui import ChatUI, create_app, safe_filename
+from assistant.ui_render import answer_markdown, highlight_spans, md_text
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
 
