@@ -145,8 +145,8 @@ class ExtractiveAnswerer:
             for c in cands[1:]:
                 if len(chosen) >= limit:
                     break
-                if c.text in {x.text for x in chosen} or c.score < top.score * 0.8:
-                    continue
+                if any(c.text in x.text or x.text in c.text for x in chosen) or c.score < top.score * 0.8:
+                    continue  # an overlapping window of a statement already chosen adds nothing
                 chosen.append(c)
         multi_side = info.compare and len(chosen) > 1
         for i, c in enumerate(chosen):

@@ -343,7 +343,8 @@ def create_api(qa, settings=None) -> FastAPI:
             if o.status in ("error", "duplicate"):
                 (Path(settings.data_dir) / o.source).unlink(missing_ok=True)  # keep uploads/ to what is indexed
             outcomes[o.source] = {**asdict(o), "report_ids": ids.get(o.source, []) if o.status in ("indexed", "unchanged") else []}
-        return {"files": [outcomes[x] if isinstance(x, str) else x for x in order],
+        missing = {"status": "error", "message": "the ingest reported nothing for this file"}
+        return {"files": [outcomes.get(x, {"source": x, **missing}) if isinstance(x, str) else x for x in order],
                 "seconds": round(time.perf_counter() - t0, 3)}
 
     @router.delete("/reports/{report_id}", response_model=DeleteOut, responses=_errors(404, 503), tags=["reports"])
@@ -413,8 +414,8 @@ def _key_check(expected: str):
 def _started(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
     """Run the pipeline up to its first item before the response starts, so an empty index or an
     unavailable model is still an HTTP status rather than an error event."""
-    first = next(items)
-    return itertools.chain([first], items)
+    first = next(items, None)
+    return iter(()) if first is None else itertools.chain([first], items)
 
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -38,7 +38,8 @@ def build_app(qa, settings: Settings | None = None, ui: bool = True):
     import gradio as gr
 
     blocks.queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"])
+    max_size = f"{(settings or qa.settings).max_file_mb:g}mb"  # Gradio refuses bigger uploads before saving them
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"], max_file_size=max_size)
 
 
 def run_server(settings: Settings, host: str, port: int, qa=None, ui: bool = True) -> None:
