@@ -30,14 +30,6 @@ _DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日")
 _NUMBER = re.compile(r"\d")
 
 
-@dataclass
-class Draft:
-    """What an answerer produced, before citation checking."""
-
-    text: str
-    not_found: bool = False
-
-
 class Answerer(Protocol):
     name: str
 

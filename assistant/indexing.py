@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.chunking import Chunker
@@ -114,7 +114,7 @@ class Indexer:
             done = 0
             for pf in todo:
                 outcome = self._index_file(pf, origin[pf.document.source], summary,
-                                           lambda n, src=pf.document.source: progress and progress(done + n, total, src))
+                                           lambda n, src=pf.document.source, base=done: progress and progress(base + n, total, src))
                 done += len(pf.chunks)
                 summary.outcomes.append(outcome)
 
@@ -152,7 +152,7 @@ class Indexer:
         stale = set(self.store.chunk_ids_of(doc.source)) - set(ids)
         record = FileRecord(
             source=doc.source, file_hash=doc.file_hash, fmt=doc.fmt, encoding=doc.encoding, n_chunks=len(pf.chunks),
-            reports=pf.reports, pages=list(doc.pages), indexed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            reports=pf.reports, pages=list(doc.pages), indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             path=str(path),
         )
         self.store.commit_file(record, doc.text)

@@ -96,7 +96,7 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int) -> Report:
     if span.header_lines:
         after = text[span.header_lines[-1][1] : span.header_lines[-1][1] + 200]
         for line in after.split("\n")[:5]:
-            line = line.strip(" \u3000\xa0\t——-")
+            line = line.strip(" \u3000\xa0\t——-")  # noqa: B005 - a set of indent and dash characters
             if line and _SPEAKER.match(line):
                 speaker = re.sub(r"[\s\u3000\xa0]+", " ", line)
                 break

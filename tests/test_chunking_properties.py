@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.chunking import Chunker, sentence_units
 from assistant.cleaning import find_boilerplate, removed_mask

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -13,9 +11,7 @@ from assistant.citations import cited_numbers, statements, strip_invalid
 from assistant.prompting import available, load_prompt, render
 from assistant.qa import ReportQA
 from assistant.records import Answer
-from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
-from tests.fakes import BigramEmbedder
+from tests.fakes import BigramEmbedder, indexed_sample_corpus
 
 
 def scripted(*replies: str) -> GenericFakeChatModel:
@@ -32,12 +28,7 @@ class FailingChat(GenericFakeChatModel):
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("llm")
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    settings = Settings(data_dir=data, home_dir=root / "home", _env_file=None)
-    ReportQA(settings, BigramEmbedder()).ingest()
-    return settings
+    return indexed_sample_corpus(tmp_path_factory.mktemp("llm"))
 
 
 def make_qa(settings, llm) -> ReportQA:

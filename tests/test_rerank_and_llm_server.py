@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -17,9 +16,7 @@ from pydantic import SecretStr
 from assistant.answering import build_llm
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
-from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
-from tests.fakes import BigramEmbedder
+from tests.fakes import BigramEmbedder, indexed_sample_corpus
 from vectorstore.rerank import build_reranker
 
 
@@ -32,12 +29,7 @@ class PreferCity:
 
 @pytest.fixture(scope="module")
 def corpus_settings(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rr")
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    settings = Settings(data_dir=data, home_dir=root / "home", _env_file=None)
-    ReportQA(settings, BigramEmbedder()).ingest()
-    return settings
+    return indexed_sample_corpus(tmp_path_factory.mktemp("rr"))
 
 
 def test_reranker_reorders(corpus_settings):

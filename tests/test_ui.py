@@ -17,24 +17,9 @@ from assistant.settings import Settings
 from assistant.ui import ChatUI, create_app, safe_filename
 from assistant.ui_render import answer_markdown, highlight_spans, md_text
 from tests.conftest import SAMPLE_DIR
-from tests.fakes import BigramEmbedder
+from tests.fakes import DALIAN_REPORT, BigramEmbedder
 
-DALIAN = """2024年大连市政府工作报告
-
-——2024年1月9日在大连市第十七届人民代表大会第三次会议上
-
-各位代表：
-
-现在，我代表市人民政府，向大会报告工作，请予审议。
-
-一、2023年工作回顾
-
-过去一年，全市地区生产总值增长6.7%，达到8752亿元。港口集装箱吞吐量突破500万标准箱。
-
-二、2024年工作安排
-
-2024年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右，一般公共预算收入增长5%。
-"""
+DALIAN = DALIAN_REPORT
 
 
 @pytest.fixture(scope="module")
