@@ -46,6 +46,8 @@ eval-gate: model
 
 bench: model
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/load_test.py --users 20 --seconds 120
+	$(BIN)/python bench/load_test.py --users 20 --seconds 120 --during-ingest
 
 bench-scale: model
 	$(BIN)/python bench/bench_scale.py
