@@ -57,7 +57,7 @@ class ReportQA:
     # --- index ---------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: Progress | None = None) -> IngestSummary:
         summary = self.indexer.ingest(paths, prune=prune, progress=progress)
-        self.retriever.view.refresh()
+        self.retriever.view.refresh(force=True)
         return summary
 
     def reports(self) -> list[Report]:
@@ -69,7 +69,7 @@ class ReportQA:
 
     def remove(self, source: str) -> None:
         self.store.remove_file(source)
-        self.retriever.view.refresh()
+        self.retriever.view.refresh(force=True)
 
     def status(self) -> dict[str, Any]:
         self.retriever.view.refresh()

@@ -6,6 +6,7 @@ Only committed chunks are visible: a chunk whose file hash differs from the mani
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,9 @@ class Filters:
         return not (self.cities or self.years or self.report_ids)
 
 
+CHECK_INTERVAL = 2.0  # seconds between manifest checks: a check reads every file record
+
+
 class CorpusView:
     """What retrieval needs to know of the committed index, refreshed when the manifest changes."""
 
@@ -59,6 +63,7 @@ class CorpusView:
         self.store = store
         self.keyword = keyword
         self._version: str | None = None
+        self._checked = 0.0
         self._lock = threading.Lock()
         self.chunks: dict[str, Chunk] = {}
         self.file_hash: dict[str, str] = {}
@@ -66,6 +71,12 @@ class CorpusView:
         self.by_report: dict[str, list[Chunk]] = {}
 
     def refresh(self, force: bool = False) -> None:
+        """Reload when the manifest changed. Another process's ingest is noticed within
+        `CHECK_INTERVAL` seconds; this process's own ingests call with force=True."""
+        now = time.monotonic()
+        if not force and self._version is not None and now - self._checked < CHECK_INTERVAL:
+            return
+        self._checked = now
         version = self.store.version()
         if version == self._version and not force:
             return

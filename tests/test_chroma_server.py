@@ -21,6 +21,7 @@ import pytest
 
 from assistant.qa import ReportQA
 from assistant.records import Chunk, Report
+from assistant.retrieval import CHECK_INTERVAL
 from assistant.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -221,6 +222,16 @@ def app_process(chroma_url, tmp_path):
         stop(p)
 
 
+def eventually(call, ok, seconds: float = CHECK_INTERVAL + 3):
+    """Call until `ok(result)` or the time is up; returns the last result."""
+    deadline = time.monotonic() + seconds
+    result = call()
+    while not ok(result) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        result = call()
+    return result
+
+
 def test_two_app_processes_share_one_chroma_server(app_process):
     model_id = f"fake-bigram-{uuid.uuid4().hex[:8]}"
     asker = app_process("asker", model_id)  # started first, before anything is indexed
@@ -234,8 +245,9 @@ def test_two_app_processes_share_one_chroma_server(app_process):
         up = http.post(f"{ingester}/v1/reports", files=files)
         assert up.status_code == 200 and up.json()["files"][0]["status"] == "indexed", up.text
 
-        # the asker never saw the file: it rebuilds its keyword index from the server's chunks
-        r = http.post(f"{asker}/v1/ask", json=question)
+        # the asker never saw the file: it rebuilds its keyword index from the server's chunks once it
+        # notices the manifest changed (it checks at most every CHECK_INTERVAL seconds)
+        r = eventually(lambda: http.post(f"{asker}/v1/ask", json=question), lambda r: r.status_code == 200)
         assert r.status_code == 200, r.text
         body = r.json()
         assert "201.7亿元" in body["answer"] and body["citations"][0]["source"] == "uploads/鞍山2024.txt"
@@ -245,7 +257,7 @@ def test_two_app_processes_share_one_chroma_server(app_process):
         # a removal through one process is seen by the other
         gone = http.delete(f"{asker}/v1/reports/{listed[0]['report_id']}").json()
         assert gone["source"] == "uploads/鞍山2024.txt" and gone["file_deleted"] is False  # the file is the ingester's
-        assert http.get(f"{ingester}/v1/reports").json()["count"] == 0
+        assert eventually(lambda: http.get(f"{ingester}/v1/reports").json()["count"], lambda n: n == 0) == 0
         assert http.post(f"{ingester}/v1/ask", json=question).status_code == 503
         health = http.get(f"{asker}/healthz").json()
         assert health["backend"] == "server" and health["chunks"] == 0
