@@ -26,7 +26,8 @@ class ReportQA:
         client = make_client(settings.index_dir, settings.chroma_url)
         self.store = ChromaStore(client, embedder.model_id, embedder.dimension,
                                  backend="server" if settings.chroma_url else "embedded")
-        cache = None if settings.chroma_url else settings.index_dir / f"keyword-{embedder.model_id}.json"
+        # chunk ids are content hashes, so cached tokens are valid whichever store they came from
+        cache = settings.index_dir / f"keyword-{embedder.model_id}.json"
         self.keyword = KeywordIndex(cache_path=cache)
         self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword, reranker=reranker)
         self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)

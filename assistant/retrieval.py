@@ -69,29 +69,54 @@ class CorpusView:
         self.file_hash: dict[str, str] = {}
         self.reports: list[Report] = []
         self.by_report: dict[str, list[Chunk]] = {}
+        self.by_city: dict[str | None, set[str]] = {}
 
     def refresh(self, force: bool = False) -> None:
-        """Reload when the manifest changed. Another process's ingest is noticed within
-        `CHECK_INTERVAL` seconds; this process's own ingests call with force=True."""
+        """Catch up with the manifest. Another process's ingest is noticed within `CHECK_INTERVAL`
+        seconds; this process's own ingests call with force=True (check now). Only files whose hash
+        changed are read back; one thread rebuilds while the others answer from the previous view."""
         now = time.monotonic()
         if not force and self._version is not None and now - self._checked < CHECK_INTERVAL:
             return
         self._checked = now
-        version = self.store.version()
-        if version == self._version and not force:
+        if self.store.version() == self._version:
             return
-        with self._lock:
+        if not self._lock.acquire(blocking=self._version is None or force):
+            return  # another thread is rebuilding: answer from the current view meanwhile
+        try:
+            version = self.store.version()
+            if version == self._version:
+                return
             files = self.store.files()
             file_hash = {s: r.file_hash for s, r in files.items()}
-            chunks = {c.chunk_id: c for c, fh in self.store.iter_chunks() if file_hash.get(c.source) == fh}
+            first = self._version is None
+            changed = set(file_hash) if first else {s for s, h in file_hash.items() if self.file_hash.get(s) != h}
+            chunks = {} if first else {cid: c for cid, c in self.chunks.items() if c.source in file_hash and c.source not in changed}
+            fresh = self.store.iter_chunks(None if first else sorted(changed))
+            chunks.update((c.chunk_id, c) for c, fh in fresh if file_hash.get(c.source) == fh)
             by_report: dict[str, list[Chunk]] = {}
             for c in sorted(chunks.values(), key=lambda c: (c.report_id, c.ordinal)):
                 by_report.setdefault(c.report_id, []).append(c)
+            by_city: dict[str | None, set[str]] = {}
+            for cid, c in chunks.items():
+                by_city.setdefault(c.city, set()).add(cid)
             reports = [rep for r in files.values() for rep in r.reports]
             self.keyword.add_words(r.city for r in reports if r.city)
             self.keyword.rebuild(list(chunks.values()))
             self.chunks, self.file_hash, self.reports, self.by_report = chunks, file_hash, reports, by_report
+            self.by_city = by_city
             self._version = version
+        finally:
+            self._lock.release()
+
+    def allowed(self, f: Filters) -> set[str]:
+        """Chunk ids the filters allow; a city restriction is looked up, not scanned."""
+        if f.cities:
+            ids = set().union(*(self.by_city.get(c, set()) for c in f.cities))
+            if not (f.years or f.report_ids):
+                return ids
+            return {cid for cid in ids if f.allows(self.chunks[cid])}
+        return {cid for cid, c in self.chunks.items() if f.allows(c)}
 
     def known_cities(self) -> list[str]:
         return sorted({r.city for r in self.reports if r.city})
@@ -164,7 +189,7 @@ class HybridRetriever:
         allowed = None
         if not scope.empty or cities:
             pool = city_scope if cities and not scope.cities else scope
-            allowed = {cid for cid, c in view.chunks.items() if pool.allows(c)}
+            allowed = view.allowed(pool)
         kw = self.keyword.search(self.keyword.tokenize(info.expanded), s.keyword_depth, allowed)
 
         fused: dict[str, Passage] = {}

@@ -15,7 +15,9 @@ so the corpora are embedded with the fake bigram embedder (384 dimensions, like 
 by default, and the real model's ingest rate is measured on --real-sample reports and
 extrapolated, labelled as such. Each (size, backend) runs in a fresh process, so peak RSS is its
 own. `--device cuda` passes through to the real embedder (REPORTQA_EMBEDDING_DEVICE); untested here.
-Timings are printed, never asserted.
+Timings are printed, never asserted. Budget: the default run (1,000 and 10,000 reports, both
+backends) takes about 2.5 hours on 2 cores and a 10,000-report process peaks near 10 GB RSS;
+`--sizes 1000` takes about 15 minutes.
 """
 
 from __future__ import annotations

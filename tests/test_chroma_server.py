@@ -157,6 +157,56 @@ class TestStoreContract:
         store.remove_file("a.txt")
         assert store.files() == {} and store.count() == 0 and store.version() != v
 
+    def test_long_texts_are_paged_and_a_recommit_replaces_the_text(self, store):
+        text = "".join(f"第{i}句。" for i in range(800))  # several TEXT_PAGE pages
+        store.commit_file(_record("a.txt", "h1", "鞍山", 0), text)
+        assert store.document_text("a.txt") == text
+        store.commit_file(_record("a.txt", "h2", "鞍山", 0), "新的全文")
+        assert store.document_text("a.txt") == "新的全文"
+        assert set(store.texts_col.get(include=["metadatas"])["ids"]) == {"a.txt#h2#0"}  # old pages deleted
+        store.remove_file("a.txt")
+        assert store.texts_col.count() == 0
+
+    def test_an_index_from_before_paged_texts_still_shows_its_sources(self, store):
+        record = _record("old.txt", "h0", "鞍山", 0)
+        store.files_col.upsert(ids=["old.txt"], embeddings=[[1.0]], documents=["旧版全文"], metadatas=[record.metadata()])
+        assert store.document_text("old.txt") == "旧版全文"
+
+    def test_iter_chunks_of_some_files_only(self, store):
+        store.upsert_chunks([_chunk(i, "a.txt", "鞍山") for i in range(2)], [_vec(i) for i in range(2)], "h1")
+        store.upsert_chunks([_chunk(i, "b.txt", "营口") for i in range(3)], [_vec(i) for i in range(3)], "h2")
+        assert sorted(c.chunk_id for c, _ in store.iter_chunks(["b.txt"])) == ["b.txt-0", "b.txt-1", "b.txt-2"]
+        assert list(store.iter_chunks([])) == []
+
+
+def test_view_reads_back_only_the_files_that_changed(store):
+    """Another process's ingest at 10,000 reports must not make every process re-read the whole index."""
+    from assistant.retrieval import CorpusView, Filters
+    from vectorstore.keyword import KeywordIndex
+
+    def commit(source: str, file_hash: str, city: str, n: int) -> None:
+        store.upsert_chunks([_chunk(i, source, city) for i in range(n)], [_vec(i) for i in range(n)], file_hash)
+        store.commit_file(_record(source, file_hash, city, n), "全文")
+
+    commit("a.txt", "h1", "鞍山", 3)
+    view = CorpusView(store, KeywordIndex())
+    view.refresh()
+    asked: list[list[str] | None] = []
+    real_iter = store.iter_chunks
+    store.iter_chunks = lambda sources=None: (asked.append(sources), real_iter(sources))[1]
+
+    commit("b.txt", "h2", "营口", 2)
+    view.refresh(force=True)
+    assert asked == [["b.txt"]]
+    assert sorted(view.chunks) == ["a.txt-0", "a.txt-1", "a.txt-2", "b.txt-0", "b.txt-1"]
+    assert view.allowed(Filters(cities=["营口"])) == {"b.txt-0", "b.txt-1"}
+    assert view.keyword.search(view.keyword.tokenize("营口"), 5, view.allowed(Filters(cities=["营口"])))
+
+    store.remove_file("a.txt")
+    view.refresh(force=True)
+    assert asked[-1] == [] and sorted(view.chunks) == ["b.txt-0", "b.txt-1"]
+    assert view.allowed(Filters(cities=["鞍山"])) == set()
+
 
 # --- ReportQA through REPORTQA_CHROMA_URL ---------------------------------------------------------------
 def test_ingest_and_ask_against_a_chroma_server(chroma_url, tmp_path, monkeypatch):

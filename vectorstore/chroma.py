@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from assistant.errors import ModelUnavailableError, ReportQAError
 from assistant.records import Chunk, Report
 
 PAGE = 2000
+TEXT_PAGE = 500  # Chroma's local writes slow down with every large document stored: keep records chunk-sized
 
 
 @dataclass
@@ -100,9 +102,17 @@ class ChromaStore:
             collection_name(model_id, dimension, "chunks"), configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
         )
-        # the manifest: one record per file, with its decoded/extracted text as the document
+        # the manifest: one record per file (its metadata); a file is visible once its record is here
         self.files_col = client.get_or_create_collection(
             collection_name(model_id, dimension, "files"), embedding_function=None
+        )
+        # one record whose value changes on every commit or removal (see version())
+        self.state_col = client.get_or_create_collection(
+            collection_name(model_id, dimension, "state"), embedding_function=None
+        )
+        # each file's decoded text, in chunk-sized pages keyed by file hash (written before the commit)
+        self.texts_col = client.get_or_create_collection(
+            collection_name(model_id, dimension, "texts"), embedding_function=None
         )
 
     # --- chunks ---------------------------------------------------------------------------
@@ -130,11 +140,14 @@ class ChromaStore:
         for i in range(0, len(ids), PAGE):
             self.chunks.delete(ids=ids[i : i + PAGE])
 
-    def iter_chunks(self) -> Iterator[tuple[Chunk, str]]:
-        """Every stored chunk with the file hash it was written for (paged, for large indexes)."""
+    def iter_chunks(self, sources: list[str] | None = None) -> Iterator[tuple[Chunk, str]]:
+        """Every stored chunk (of these files) with the file hash it was written for (paged, for large indexes)."""
+        if sources is not None and not sources:
+            return
+        where = {"source": {"$in": sorted(sources)}} if sources else None
         offset = 0
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            got = self.chunks.get(where=where, include=["documents", "metadatas"], limit=PAGE, offset=offset)
             if not got["ids"]:
                 return
             for cid, text, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
@@ -167,22 +180,44 @@ class ChromaStore:
         return {md["source"]: FileRecord.from_metadata(md) for md in got["metadatas"]}
 
     def commit_file(self, record: FileRecord, text: str) -> None:
-        self.files_col.upsert(ids=[record.source], embeddings=[[1.0]], documents=[text], metadatas=[record.metadata()])
+        pages = [text[i : i + TEXT_PAGE] for i in range(0, len(text), TEXT_PAGE)] or [""]
+        ids = [f"{record.source}#{record.file_hash}#{n}" for n in range(len(pages))]
+        for i in range(0, len(pages), PAGE):
+            self.texts_col.upsert(
+                ids=ids[i : i + PAGE], embeddings=[[1.0]] * len(ids[i : i + PAGE]), documents=pages[i : i + PAGE],
+                metadatas=[{"source": record.source, "file_hash": record.file_hash, "n": n} for n in range(i, i + len(ids[i : i + PAGE]))],
+            )
+        self.files_col.upsert(ids=[record.source], embeddings=[[1.0]], metadatas=[record.metadata()])
+        self._bump()
+        stale = set(self.texts_col.get(where={"source": record.source}, include=[])["ids"]) - set(ids)
+        if stale:
+            self.texts_col.delete(ids=sorted(stale))
 
     def remove_file(self, source: str) -> None:
         self.files_col.delete(ids=[source])
+        self._bump()
         self.delete_chunks(self.chunk_ids_of(source))
+        self.texts_col.delete(where={"source": source})
 
     def document_text(self, source: str) -> str:
-        got = self.files_col.get(ids=[source], include=["documents"])
+        got = self.files_col.get(ids=[source], include=["metadatas"])
         if not got["ids"]:
             raise ReportQAError(f"{source}: not in the index")
-        return got["documents"][0]
+        file_hash = got["metadatas"][0]["file_hash"]
+        pages = self.texts_col.get(where={"$and": [{"source": source}, {"file_hash": file_hash}]},
+                                   include=["documents", "metadatas"])
+        if not pages["ids"]:  # an index written before texts were paged kept the text on the manifest record
+            return self.files_col.get(ids=[source], include=["documents"])["documents"][0] or ""
+        return "".join(t for _, t in sorted(zip((m["n"] for m in pages["metadatas"]), pages["documents"], strict=True)))
+
+    def _bump(self) -> None:
+        self.state_col.upsert(ids=["version"], embeddings=[[1.0]], metadatas=[{"version": uuid.uuid4().hex}])
 
     def version(self) -> str:
-        """Changes whenever a file is committed or removed: lets other processes refresh their keyword index."""
-        got = self.files_col.get(include=["metadatas"])
-        return json.dumps(sorted((m["source"], m["file_hash"], m.get("indexed_at", "")) for m in got["metadatas"]))
+        """Changes whenever a file is committed or removed: lets other processes refresh their keyword
+        index. One small record, read before every question, whatever the size of the index."""
+        got = self.state_col.get(ids=["version"], include=["metadatas"])
+        return got["metadatas"][0]["version"] if got["ids"] else ""
 
 
 def record_dict(record: FileRecord) -> dict[str, Any]:

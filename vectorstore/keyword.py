@@ -7,8 +7,11 @@ the BM25 matrix itself is rebuilt from the cache in milliseconds whenever the ch
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import threading
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,10 +53,12 @@ class KeywordIndex:
         self._cache: dict[str, list[str]] = {}
         if cache_path and cache_path.exists():
             try:
-                self._cache = json.loads(cache_path.read_text(encoding="utf-8"))
+                self._cache = {k: [sys.intern(t) for t in v]
+                               for k, v in json.loads(cache_path.read_text(encoding="utf-8")).items()}
             except (OSError, ValueError):
                 self._cache = {}  # a damaged cache is only a slower start
         self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
         self._bm25: bm25s.BM25 | None = None
         self._lock = threading.Lock()
 
@@ -67,7 +72,7 @@ class KeywordIndex:
         for tok in self._tokenizer.cut_for_search(text.lower()):
             tok = tok.strip()
             if tok and tok not in _STOP and not _PUNCT.match(tok):
-                out.append(tok)
+                out.append(sys.intern(tok))  # the same few words over and over: one string each
         return out
 
     def words(self, text: str) -> list[str]:
@@ -92,12 +97,14 @@ class KeywordIndex:
         if chunks:
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
+        ids = [c.chunk_id for c in chunks]
         with self._lock:
-            self._ids = [c.chunk_id for c in chunks]
+            self._ids = ids
+            self._pos = {cid: i for i, cid in enumerate(ids)}
             self._bm25 = bm25
         if fresh and self.cache_path:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_path.with_suffix(".tmp")
+            tmp = self.cache_path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # writers may share the cache
             tmp.write_text(json.dumps(self._cache, ensure_ascii=False), encoding="utf-8")
             tmp.replace(self.cache_path)
 
@@ -113,12 +120,13 @@ class KeywordIndex:
     def search(self, query_tokens: list[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score); `allowed` restricts to a subset (metadata filters)."""
         with self._lock:
-            bm25, ids = self._bm25, self._ids
+            bm25, ids, pos = self._bm25, self._ids, self._pos
         if bm25 is None or not query_tokens:
             return []
         scores = bm25.get_scores(query_tokens)
         if allowed is not None:
-            mask = np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
+            mask = np.zeros(len(ids), dtype=bool)
+            mask[[pos[c] for c in allowed if c in pos]] = True
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(ids))
         top = np.argpartition(-scores, k - 1)[:k]
