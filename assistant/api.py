@@ -249,8 +249,12 @@ def create_api(qa, settings=None) -> FastAPI:
         description="Questions about long Chinese government reports, answered with cited passages.",
     )
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    router = APIRouter(prefix="/v1", dependencies=[Depends(_key_check(api_key))] if api_key else [],
-                       responses=_errors(400, 401) if api_key else _errors(400))
+    key = [Depends(_key_check(api_key))] if api_key else []
+    everywhere = settings.api_key_scope == "all"
+    router = APIRouter(prefix="/v1", dependencies=key if everywhere else [],
+                       responses=_errors(400, 401) if api_key and everywhere else _errors(400))
+    write_key = {} if everywhere or not api_key else {"dependencies": key}  # scope "write": upload and delete only
+    write_errors = _errors(401) if write_key else {}
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     uploads = Path(settings.data_dir) / UPLOAD_DIR
 
@@ -303,7 +307,8 @@ def create_api(qa, settings=None) -> FastAPI:
         reports = [r.to_dict() for r in qa.reports()]
         return {"count": len(reports), "reports": reports}
 
-    @router.post("/reports", response_model=UploadOut, responses=_errors(413, 503), tags=["reports"])
+    @router.post("/reports", response_model=UploadOut, responses={**_errors(413, 503), **write_errors}, tags=["reports"],
+                 **write_key)
     def upload_reports(
         files: Annotated[list[UploadFile], File(min_length=1, max_length=MAX_FILES_PER_UPLOAD,
                                                 description=f"Report files ({', '.join(supported_suffixes())})")],
@@ -347,7 +352,8 @@ def create_api(qa, settings=None) -> FastAPI:
         return {"files": [outcomes.get(x, {"source": x, **missing}) if isinstance(x, str) else x for x in order],
                 "seconds": round(time.perf_counter() - t0, 3)}
 
-    @router.delete("/reports/{report_id}", response_model=DeleteOut, responses=_errors(404, 503), tags=["reports"])
+    @router.delete("/reports/{report_id}", response_model=DeleteOut, responses={**_errors(404, 503), **write_errors},
+                   tags=["reports"], **write_key)
     def delete_report(report_id: str) -> dict[str, Any]:
         """Remove the file holding this report from the index (with the file's other reports)."""
         reports = qa.reports()

@@ -229,12 +229,13 @@ def eval_cmd(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    api_only: Annotated[bool, typer.Option("--api-only", help="HTTP API without the chat UI (no Gradio loaded)")] = False,
 ) -> None:
-    """Start the chat UI (and the HTTP API) in one process."""
+    """Start the chat UI and the HTTP API in one process (or the API alone)."""
     from assistant.server import run_server
 
     s = Settings()
-    run_server(s, host or s.host, port or s.port)
+    run_server(s, host or s.host, port or s.port, ui=not api_only)
 
 
 if __name__ == "__main__":

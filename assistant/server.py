@@ -7,6 +7,7 @@ beside them. Without the UI module the API is served alone.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from assistant.settings import Settings
 
@@ -39,7 +40,15 @@ def build_app(qa, settings: Settings | None = None, ui: bool = True):
 
     blocks.queue(default_concurrency_limit=8)
     max_size = f"{(settings or qa.settings).max_file_mb:g}mb"  # Gradio refuses bigger uploads before saving them
-    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"], max_file_size=max_size)
+    key = (settings or qa.settings).api_key
+
+    def key_login(_user: str, password: str) -> bool:
+        """The chat can upload and delete too: with an API key set, the key is its password (any user name)."""
+        return secrets.compare_digest(str(password), key.get_secret_value())
+
+    auth = key_login if key is not None else None
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"], max_file_size=max_size,
+                               auth=auth, auth_message="ReportQA：用户名任意，密码为 REPORTQA_API_KEY")
 
 
 def run_server(settings: Settings, host: str, port: int, qa=None, ui: bool = True) -> None:

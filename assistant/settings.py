@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Chat/API bind address")
     port: int = Field(7860, description="Chat/API port")
     api_key: SecretStr | None = Field(None, description="Optional key required by the HTTP API")
+    api_key_scope: Literal["all", "write"] = Field(
+        "all", description="With an API key: 'all' /v1 endpoints need it, or only the 'write' ones (upload, delete)")
 
     @property
     def index_dir(self) -> Path:

@@ -124,3 +124,29 @@ def test_unreachable_hub_model_is_a_clear_message(real_settings):
     assert out.returncode == 1
     assert "REPORTQA_EMBEDDING_MODEL" in out.stderr and "multilingual-e5-small" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_cli_serve_api_only(qa, real_settings):
+    """`reportqa serve --api-only`: the HTTP API as its own process over the real index, no chat UI."""
+    import os
+
+    import httpx
+
+    from tests.test_chroma_server import free_port, stop, wait_for
+
+    port = free_port()
+    env = {**os.environ, "REPORTQA_DATA_DIR": str(real_settings.data_dir), "REPORTQA_HOME_DIR": str(real_settings.home_dir),
+           "REPORTQA_MODEL_DIR": str(real_settings.model_dir), "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    log = real_settings.home_dir / "serve.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--api-only", "--port", str(port)],
+                                stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz", proc, log, timeout=180)
+        assert httpx.get(f"{base}/healthz").json()["reports"] == 11
+        assert httpx.get(base, follow_redirects=False).headers["location"] == "/docs"  # no UI mounted
+        r = httpx.post(f"{base}/v1/ask", json={"question": "盘锦2024年地区生产总值增长多少？"}, timeout=60)
+        assert r.status_code == 200 and "3.5%" in r.json()["answer"] and r.json()["citations"]
+    finally:
+        stop(proc)

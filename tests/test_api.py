@@ -283,6 +283,32 @@ def test_api_key_guards_every_v1_endpoint(fresh):
     assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
 
 
+def test_api_key_scope_write_guards_only_upload_and_delete(fresh):
+    _, client = fresh(api_key="s3cret", api_key_scope="write")
+    files = {"files": ("2024年鞍山市政府工作报告.txt", report_text().encode(), "text/plain")}
+    assert client.post("/v1/reports", files=files).status_code == 401
+    assert client.post("/v1/reports", files=files, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    r = client.post("/v1/ask", json={"question": "鞍山2023年一般公共预算收入完成多少亿元？"})
+    assert r.status_code == 200 and "201.7" in r.json()["answer"]
+    assert client.get("/v1/reports").json()["count"] == 1
+    assert client.delete("/v1/reports/abc").status_code == 401
+    assert client.delete("/v1/reports/abc", headers={"X-API-Key": "s3cret"}).status_code == 404
+    schema = client.get("/openapi.json").json()["paths"]
+    assert "401" in schema["/v1/reports"]["post"]["responses"] and "401" not in schema["/v1/ask"]["post"]["responses"]
+
+
+def test_api_key_is_also_the_chat_login(tmp_path):
+    """The chat uploads and deletes too, so with a key set the mounted UI asks for it."""
+    s = Settings(data_dir=tmp_path / "reports", home_dir=tmp_path / "home", api_key="s3cret", _env_file=None)
+    s.data_dir.mkdir()
+    client = TestClient(build_app(ReportQA(s, BigramEmbedder()), s))
+    assert client.get("/config").status_code == 401
+    assert client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 401
+    assert client.post("/login", data={"username": "anyone", "password": "wrong"}).status_code == 400
+    assert client.post("/login", data={"username": "anyone", "password": "s3cret"}).status_code == 200
+    assert client.get("/config").status_code == 200
+
+
 def test_healthz_and_schema(client):
     h = client.get("/healthz").json()
     assert h["status"] == "ok" and h["reports"] == 11 and h["backend"] == "embedded"
