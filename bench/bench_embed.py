@@ -1,6 +1,6 @@
 """Embedding throughput and retrieval agreement of the backends on the sample corpus's chunks.
 
-    python bench/bench_embed.py [--texts 300] [--batch-size 32] [--rounds 1]
+    python bench/bench_embed.py [--texts 300] [--batch-size 32] [--rounds 1] [--device cuda]
 
 Rows: torch fp32 in corpus order (batches of 32, no sorting), torch fp32 length-sorted, ONNX fp32
 and ONNX int8 (both length-sorted). Columns: throughput (wall clock; CPU seconds of the process
@@ -9,7 +9,8 @@ with plain torch: cosine of each passage's two embeddings, overlap of the top-5 
 same top-1 passage for the queries. When eval/qa.jsonl is there its questions are the queries
 and hit@5 (a top-5 passage contains the gold evidence) shows whether differences in ranking
 matter; e5 scores are compressed, so near-ties reorder without changing hit@5.
-With --rounds > 1 the backends run interleaved and each keeps its best time.
+With --rounds > 1 the backends run interleaved and each keeps its best time. With --device cuda a
+"torch fp32 sorted (cuda)" row is added beside the CPU rows (ONNX rows stay on the CPU).
 Note: one `SentenceTransformer.encode(all_texts)` call already sorts by length internally;
 "plain" is what batching by hand in corpus order costs.
 """
@@ -86,6 +87,7 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=300, help="number of passages (default 300)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=1, help="timed runs per backend, best kept (default 1)")
+    ap.add_argument("--device", default="cpu", help="also time torch on this device (e.g. cuda); CPU rows always run")
     args = ap.parse_args()
 
     settings = Settings()
@@ -108,6 +110,9 @@ def main() -> None:
         ("onnx fp32 sorted", OnnxEmbedder(model_dir, quantized=False, **common), True),
         ("onnx int8 sorted", OnnxEmbedder(model_dir, quantized=True, **common), True),
     ]
+    if args.device != "cpu":
+        runs.append((f"torch fp32 sorted ({args.device})",
+                     SentenceTransformerEmbedder(model_dir, **{**common, "device": args.device}), True))
     for _, emb, _ in runs:  # load (and export ONNX on first use) before any clock runs
         emb.encode(texts[:4], emb.passage_prompt)
     best: dict[str, tuple[np.ndarray, float, float]] = {}
