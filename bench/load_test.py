@@ -20,16 +20,17 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import PeakRSS, free_port, generate  # noqa: E402 - the sibling script, not a package
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -69,12 +70,6 @@ run_server(settings, "127.0.0.1", int(sys.argv[2]), qa=qa, ui=False)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -87,24 +82,6 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     refused: int = 0
-
-
-class PeakRSS(threading.Thread):
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        import psutil
-
-        self.proc = psutil.Process(pid)
-        self.peak = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                self.peak = max(self.peak, self.proc.memory_info().rss)
-            except Exception:  # noqa: BLE001 - the server may have gone
-                return
-            self.done.wait(0.5)
 
 
 def load_questions(path: Path) -> list[dict]:
@@ -191,9 +168,6 @@ def main() -> None:
         env.pop("REPORTQA_CHROMA_URL", None)
     upload: list[Path] = []
     if args.during_ingest:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from bench_scale import generate
-
         generate(args.ingest_reports, work / "generated", seed=11)
         upload = sorted((work / "generated").glob("*.txt"))
 
@@ -224,9 +198,8 @@ def main() -> None:
                   "and understate the per-question cost (query embedding ~15 ms on this CPU with the real model).")
         questions = load_questions(args.questions)
         rss = PeakRSS(server.pid)
-        rss.start()
         asks, ingests, done, wall = asyncio.run(drive(base, questions, args.users, args.seconds, upload))
-        rss.done.set()
+        peak = rss.stop()
         health = httpx.get(f"{base}/healthz", timeout=30).json()
     finally:
         server.terminate()
@@ -248,7 +221,7 @@ def main() -> None:
         s = ingests.latencies
         print(f"| uploads, one at a time | {done[0]} reports, {done[1]:,} chunks | {len(ingests.errors)} | "
               f"{done[1] / wall:.1f} chunks/s | {pct(s, 0.5):.1f} s | {pct(s, 0.95):.1f} s | | {max(s, default=float('nan')):.1f} s | |")
-    print(f"\nserver peak RSS {rss.peak / 1e6:,.0f} MB; index at the end: {health['reports']} reports, {health['chunks']:,} chunks "
+    print(f"\nserver peak RSS {peak / 1e6:,.0f} MB; index at the end: {health['reports']} reports, {health['chunks']:,} chunks "
           f"({health['backend']}, {health['embedding_model']})")
     for e in (asks.errors + ingests.errors)[:10]:
         print("error:", e)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from assistant.qa import ReportQA
 from assistant.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR
 from tests.fakes import DALIAN_REPORT, BigramEmbedder
+from tests.test_chroma_server import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,12 +40,6 @@ def make_embedder():
         return embedder
     except Exception:  # noqa: BLE001 - any failure means "no real model on this machine"
         return BigramEmbedder()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
