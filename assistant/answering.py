@@ -11,18 +11,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.citations import marker
-from assistant.query import SYNONYMS, QueryInfo
+from assistant.query import QueryInfo
 from assistant.records import Passage
+from assistant.terms import question_terms, sentences, term_cover, term_weights
 
 REFUSAL = "在已收录的报告中没有找到相关内容。"
 NOT_MENTIONED = "报告中未提及"
 
-_SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
-_QUESTION_NOISE = re.compile(
-    r"是多少|多少|是什么|什么|哪些|哪几|有几|几项|几个|为何|怎样|如何|怎么|吗|呢|么|请问|一下|告诉我|是否|"
-    r"大概|大约|约|左右|分别|各是|各自|各|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
-)
-_INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿|亿|万)?元|\d+(?:\.\d+)?\s*(?:万亿|亿)")
 _COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米)")
@@ -52,20 +47,6 @@ def answer_kind(question: str) -> str:
     return "any"
 
 
-def question_terms(question: str, tokenize, cities: list[str] = ()) -> list[str]:
-    """Content terms of the question, abbreviations spelled out; place and year words left to the metadata."""
-    text = question
-    for name in cities:
-        text = text.replace(name, " ")
-    for short, full in sorted(SYNONYMS.items(), key=lambda kv: -len(kv[0])):
-        if short in text and full not in text:
-            text = text.replace(short, f" {full} ")
-    terms = [t for t in tokenize(text)
-             if len(t) > 1 and not _QUESTION_NOISE.fullmatch(t) and not _INTENT_WORDS.fullmatch(t)
-             and not re.fullmatch(r"\d{4}", t)]
-    return list(dict.fromkeys(terms))
-
-
 @dataclass
 class Candidate:
     n: int  # passage number (1-based)
@@ -88,7 +69,7 @@ class ExtractiveAnswerer:
     def candidates(self, question: str, info: QueryInfo, passages: list[Passage]) -> list[Candidate]:
         kind = answer_kind(question)
         terms = question_terms(question, self.tokenize, info.cities)
-        weights = {t: min(len(t), 4) for t in terms}
+        weights = term_weights(terms)
         total = sum(weights.values()) or 1
         out: list[Candidate] = []
         for n, p in enumerate(passages, start=1):
@@ -96,10 +77,10 @@ class ExtractiveAnswerer:
                 continue
             prior = 1.0 / (1 + 0.15 * (n - 1))
             header = f"{p.chunk.title}{p.chunk.section_path}"
-            for sent in _sentences(p.chunk.text):
+            for sent in sentences(p.chunk.text):
                 if len(sent) < 6:
                     continue
-                covered = sum(w * _term_cover(t, sent) for t, w in weights.items())
+                covered = sum(w * term_cover(t, sent) for t, w in weights.items())
                 context = sum(w for t, w in weights.items() if t not in sent and t in header)
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
@@ -145,35 +126,6 @@ class ExtractiveAnswerer:
             prefix = f"{c.side}：" if multi_side and c.side else ""
             sep = "\n" if i else ""
             yield f"{sep}{prefix}{c.text}{marker(c.n)}"
-
-
-def _sentences(text: str) -> list[str]:
-    """Sentences, and for long ones also their clause windows, so a figure comes with its subject."""
-    out: list[str] = []
-    for s in _SENT_END.split(text):
-        s = s.strip(" \u3000\xa0\t")
-        if not s:
-            continue
-        out.append(s)
-        if len(s) > 120:
-            clauses = re.split(r"(?<=[，,])", s)
-            for i in range(len(clauses)):
-                window = "".join(clauses[i : i + 3]).strip()
-                if 10 <= len(window) < len(s):
-                    out.append(window)
-    return out
-
-
-def _term_cover(term: str, sent: str) -> float:
-    """1 for the whole term; partial credit when most of its character pairs appear
-    (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
-    if term in sent:
-        return 1.0
-    if len(term) < 3:
-        return 0.0
-    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
-    share = sum(1 for p in pairs if p in sent) / len(pairs)
-    return share if share >= 0.5 else 0.0
 
 
 def _fits_time(p: Passage, info: QueryInfo) -> bool:

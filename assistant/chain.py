@@ -15,6 +15,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.answering import NOT_MENTIONED, REFUSAL, ExtractiveAnswerer, LLMAnswerer
 from assistant.citations import statements, strip_invalid
 from assistant.errors import EmptyIndexError, LLMError
+from assistant.normalize import normalize_question
 from assistant.places import find_places, place_levels
 from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS, QueryInfo
 from assistant.records import Answer, Citation, Passage
@@ -150,13 +151,14 @@ class AnswerPipeline:
     # --- the pipeline ----------------------------------------------------------------------------
     def stream(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
-        history = [h for h in (history or []) if h and h.strip()]
+        history = [normalize_question(h) for h in (history or []) if h and h.strip()]
         filters = filters or Filters()
         question = (question or "").strip()
-        if not question:
+        typed = normalize_question(question)
+        if not typed:
             yield Answer(question=question, answer="请输入问题。", refused=True, error="empty question")
             return
-        standalone = self.standalone(question, history)
+        standalone = self.standalone(typed, history)
         info, passages = self.retrieve(standalone, filters)
         yield from self.answer(question, standalone, info, passages, filters, t0, time.perf_counter())
 
@@ -224,7 +226,8 @@ class AnswerPipeline:
         """The same steps as an LCEL chain: {question, history, filters} -> Answer."""
 
         def condense(x: dict) -> dict:
-            return {**x, "t0": time.perf_counter(), "standalone": self.standalone(x["question"], x.get("history") or [])}
+            return {**x, "t0": time.perf_counter(), "standalone": self.standalone(
+                normalize_question(x["question"]), [normalize_question(h) for h in x.get("history") or []])}
 
         def retrieve(x: dict) -> dict:
             info, passages = self.retrieve(x["standalone"], x.get("filters") or Filters())

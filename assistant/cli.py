@@ -149,10 +149,10 @@ def ask(
                           f"· {c.source}:{c.start}-{c.end}", highlight=False)
             console.print(f"    {c.text[:160]}…" if len(c.text) > 160 else f"    {c.text}", highlight=False, style="dim")
         if explain:
-            table = Table("#", "dense rank", "cosine", "keyword rank", "boost", "fused", "city", "year", "period", "section")
+            table = Table("#", "dense rank", "cosine", "keyword rank", "boost", "match", "fused", "city", "year", "period", "section")
             for i, p in enumerate(qa.search(result.standalone_question or q, filters), start=1):
                 table.add_row(str(i), str(p.dense_rank or "—"), f"{p.dense_score:.3f}" if p.dense_score is not None else "—",
-                              str(p.keyword_rank or "—"), f"{p.boost:.2f}", f"{p.score:.4f}", p.chunk.city or "—",
+                              str(p.keyword_rank or "—"), f"{p.boost:.2f}", f"{p.match:.2f}", f"{p.score:.4f}", p.chunk.city or "—",
                               str(p.chunk.year or "—"), str(p.chunk.period or "—"), p.chunk.section_path[:40])
             console.print(table)
 

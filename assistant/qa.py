@@ -10,6 +10,7 @@ from typing import Any
 from assistant.answering import ExtractiveAnswerer, LLMAnswerer, build_llm
 from assistant.chain import AnswerPipeline
 from assistant.indexing import Indexer, IngestSummary, Progress
+from assistant.normalize import normalize_question
 from assistant.records import Answer, Report
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.settings import Settings
@@ -91,7 +92,7 @@ class ReportQA:
         return self.pipeline.stream(question, history, filters)
 
     def search(self, question: str, filters: Filters | None = None, k: int | None = None):
-        return self.retriever.retrieve(question, filters, k)
+        return self.retriever.retrieve(normalize_question(question), filters, k)
 
     def chain(self):
         """The LCEL chain ({question, history, filters} -> Answer), for composing with other LangChain code."""

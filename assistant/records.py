@@ -96,6 +96,7 @@ class Passage:
     keyword_rank: int | None = None
     boost: float = 0.0
     dense_score: float | None = None
+    match: float = 0.0  # how fully the chunk's best sentence states the question's terms
 
 
 @dataclass(frozen=True)

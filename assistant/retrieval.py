@@ -17,6 +17,7 @@ from langchain_core.retrievers import BaseRetriever
 from assistant.query import QueryInfo, sub_queries, understand
 from assistant.records import Chunk, Passage, Report
 from assistant.settings import Settings
+from assistant.terms import question_terms, sentence_match, term_weights
 from vectorstore.chroma import ChromaStore
 from vectorstore.keyword import KeywordIndex
 
@@ -192,6 +193,7 @@ class HybridRetriever:
             allowed = view.allowed(pool)
         kw = self.keyword.search(self.keyword.tokenize(info.expanded), s.keyword_depth, allowed)
 
+        weights = term_weights(question_terms(info.text, self.keyword.words, cities))
         fused: dict[str, Passage] = {}
         dense_rank = {c.chunk_id: (i + 1, sim) for i, (c, sim) in enumerate(dense)}
         kw_rank = {cid: i + 1 for i, (cid, _) in enumerate(kw)}
@@ -205,9 +207,11 @@ class HybridRetriever:
             if cid in kw_rank:
                 score += s.keyword_weight / (s.rrf_k + kw_rank[cid])
             boost = self._boost(c, info, cities, years)
+            match = sentence_match(c.text, weights)
             fused[cid] = Passage(
-                chunk=c, score=score * (1.0 + boost), dense_rank=dense_rank.get(cid, (None,))[0],
-                keyword_rank=kw_rank.get(cid), boost=boost, dense_score=dense_rank.get(cid, (None, None))[1],
+                chunk=c, score=score * (1.0 + boost) * (1.0 + s.sentence_match_weight * match),
+                dense_rank=dense_rank.get(cid, (None,))[0], keyword_rank=kw_rank.get(cid), boost=boost,
+                dense_score=dense_rank.get(cid, (None, None))[1], match=match,
             )
         return sorted(fused.values(), key=lambda p: -p.score)
 

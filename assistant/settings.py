@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
     metadata_boost: float = Field(0.5, ge=0, description="Fused-score bonus for a city/year match")
+    sentence_match_weight: float = Field(
+        0.5, ge=0, description="Fused-score bonus for a chunk whose best sentence states every question term")
     reranker_model: str | None = Field(None, description="Optional CrossEncoder reranker (off by default)")
     refusal_threshold: float = Field(0.35, description="Answer score below which the assistant refuses")
     answer_min_coverage: float = Field(

@@ -1,0 +1,51 @@
+"""Question normalisation: one canonical form for the many ways people type the same question.
+
+Runs before anything else reads the question, so that 「盘锦2024年GDP增长多少」, 「盘锦 2024 年 GDP 增长多少？」,
+「盘锦２０２４年ＧＤＰ增长多少?」, 「盘锦二〇二四年GDP增长多少」 and 「盤錦2024年GDP增長多少」 all reach retrieval and
+the answerer as the same string. Report text is never normalised (offsets must stay exact).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二": "2", "三": "3", "四": "4",
+              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九]{3})(?=年)")
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}\d%])\s+|\s+(?=[{_CJK}\d%])")
+_SPACES = re.compile(r"\s+")
+_TRAILING = re.compile(r"[\s?？!！。.~～…,，、;；:：]+$")
+_LEADING = re.compile(r"^[\s?？!！。.,，、;；:：]+")
+# NFKC turns full-width ASCII into half-width but also Chinese punctuation into ASCII; keep these as typed
+_KEEP = str.maketrans({"(": "（", ")": "）", ";": "；", ":": "："})
+_COMMA = re.compile(r",(?!\d{3})|(?<!\d),")  # 1,234 stays a number
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    """OpenCC's traditional-to-simplified converter, or None when the package is not installed."""
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover - opencc is a dependency; degrade rather than fail
+        return None
+    return opencc.OpenCC("t2s").convert
+
+
+def normalize_question(text: str) -> str:
+    """The canonical form of a question: half-width digits and letters, no spaces around Chinese,
+    simplified characters, Arabic years, no trailing punctuation (a missing ？ changes nothing)."""
+    if not text:
+        return ""
+    s = _COMMA.sub("，", unicodedata.normalize("NFKC", text).translate(_KEEP))
+    s = s.replace("\u200b", "").replace("\ufeff", "")
+    convert = _to_simplified()
+    if convert is not None:
+        s = convert(s)
+    s = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[ch] for ch in m.group(1)), s)
+    s = _SPACES.sub(" ", s).strip()
+    s = _SPACE_NEAR_CJK.sub("", s)
+    s = _LEADING.sub("", _TRAILING.sub("", s))
+    return s

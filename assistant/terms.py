@@ -1,0 +1,81 @@
+"""Question terms and sentence matching, shared by retrieval (which passage states it) and the answerer
+(which sentence states it): one notion of "this sentence says what was asked"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from assistant.query import SYNONYMS
+
+_SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
+_QUESTION_NOISE = re.compile(
+    r"是多少|多少|是什么|什么|哪些|哪几|有几|几项|几个|为何|怎样|如何|怎么|吗|呢|么|请问|一下|告诉我|是否|"
+    r"大概|大约|约|左右|分别|各是|各自|各|相比|对比|比较|报告|政府工作|提到|提出|说|讲|里|中|的|了|和|与|及|年|[？?！!，,。、\s]"
+)
+_INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
+
+
+def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: list[str] = ()) -> list[str]:
+    """Content terms of the question, abbreviations spelled out; place and year words left to the metadata."""
+    text = question
+    for name in cities:
+        text = text.replace(name, " ")
+    for short, full in sorted(SYNONYMS.items(), key=lambda kv: -len(kv[0])):
+        if short in text and full not in text:
+            text = text.replace(short, f" {full} ")
+    terms = [t for t in tokenize(text)
+             if len(t) > 1 and not _QUESTION_NOISE.fullmatch(t) and not _INTENT_WORDS.fullmatch(t)
+             and not re.fullmatch(r"\d{4}", t)]
+    return list(dict.fromkeys(terms))
+
+
+def term_weights(terms: list[str]) -> dict[str, int]:
+    """Longer terms carry more of the question (地区生产总值 over 增长), capped so one term cannot dominate."""
+    return {t: min(len(t), 4) for t in terms}
+
+
+def sentences(text: str, windows: bool = True) -> list[str]:
+    """Sentences, and for long ones also their clause windows, so a figure comes with its subject."""
+    out: list[str] = []
+    for s in _SENT_END.split(text):
+        s = s.strip(" \u3000\xa0\t")
+        if not s:
+            continue
+        out.append(s)
+        if windows and len(s) > 120:
+            clauses = re.split(r"(?<=[，,])", s)
+            for i in range(len(clauses)):
+                window = "".join(clauses[i : i + 3]).strip()
+                if 10 <= len(window) < len(s):
+                    out.append(window)
+    return out
+
+
+def term_cover(term: str, sent: str) -> float:
+    """1 for the whole term; partial credit when most of its character pairs appear
+    (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
+    if term in sent:
+        return 1.0
+    if len(term) < 3:
+        return 0.0
+    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+    share = sum(1 for p in pairs if p in sent) / len(pairs)
+    return share if share >= 0.5 else 0.0
+
+
+def sentence_match(text: str, weights: dict[str, int]) -> float:
+    """How fully the best single sentence of `text` states the question's terms, in [0, 1].
+
+    A passage-level embedding can be dominated by a long preamble; this signal looks at the one
+    sentence that would answer, so a chunk stating the asked indicator outranks chunks that lack it."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    best = 0.0
+    for sent in sentences(text, windows=False):
+        covered = sum(w * term_cover(t, sent) for t, w in weights.items())
+        best = max(best, covered / total)
+        if best >= 1.0:
+            break
+    return best
