@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.citations import marker
+from assistant.profiles import get_profile
 from assistant.query import QueryInfo
 from assistant.records import Passage
-from assistant.terms import question_terms, sentences, term_cover, term_weights
+from assistant.terms import answer_units, key_clause, question_terms, term_cover, term_weights
 
 REFUSAL = "在已收录的报告中没有找到相关内容。"
 NOT_MENTIONED = "报告中未提及"
@@ -54,6 +55,7 @@ class Candidate:
     score: float
     coverage: float
     side: str | None
+    lead: str | None = None  # the clause run of a long sentence that states the answer
 
 
 class ExtractiveAnswerer:
@@ -67,8 +69,11 @@ class ExtractiveAnswerer:
         self.min_coverage = min_coverage
 
     def candidates(self, question: str, info: QueryInfo, passages: list[Passage]) -> list[Candidate]:
+        """Every whole sentence of the passages, scored: question-term coverage (the heading counts a
+        little), the kind of answer asked for (a figure, a date, a list), entity and period, passage rank,
+        brevity. The kind of answer refines the score; it never gates."""
         kind = answer_kind(question)
-        terms = question_terms(question, self.tokenize, info.cities)
+        terms = question_terms(question, self.tokenize, [*info.cities, *info.mentions])
         weights = term_weights(terms)
         total = sum(weights.values()) or 1
         out: list[Candidate] = []
@@ -77,7 +82,7 @@ class ExtractiveAnswerer:
                 continue
             prior = 1.0 / (1 + 0.15 * (n - 1))
             header = f"{p.chunk.title}{p.chunk.section_path}"
-            for sent in sentences(p.chunk.text):
+            for sent in answer_units(p.chunk.text, whole_long=kind == "list"):
                 if len(sent) < 6:
                     continue
                 covered = sum(w * term_cover(t, sent) for t, w in weights.items())
@@ -85,18 +90,25 @@ class ExtractiveAnswerer:
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
                 opening = info.about_report and p.chunk.ordinal == 0  # date line, meeting and speaker live here
-                if (kind in ("percent", "amount", "date") and fit == 0) or (coverage < self.min_coverage and not opening):
-                    continue  # a statement without the kind of figure asked for, or off-topic, answers nothing
+                if coverage < self.min_coverage and not opening:
+                    continue  # off-topic: answers nothing
                 side = _side(p, info)
                 meta = 0.0
-                if info.cities and p.chunk.city in info.cities:
+                if info.cities and p.chunk.entity in info.cities:
                     meta += 0.1
                 if info.years and p.chunk.period in info.years:
                     meta += 0.1
                 brevity = 0.3 * min(max(len(sent) - 40, 0), 260) / 260  # equal coverage: the shorter statement wins
-                score = (coverage + 0.35 * fit + meta - brevity) * prior
+                near = 0.15 if _figure_follows(kind, sent, weights) else 0.0
+                score = (coverage + 0.35 * fit + meta + near + _year_fit(sent, info) - brevity) * prior
+                if kind in ("percent", "amount", "date") and fit == 0:
+                    score *= 0.5  # a statement without the kind of figure asked for rarely answers
                 out.append(Candidate(n, sent, score, coverage, side))
-        return sorted(out, key=lambda c: -c.score)
+        out.sort(key=lambda c: -c.score)
+        if kind not in ("list", "any"):
+            for c in out[:6]:
+                c.lead = key_clause(c.text, weights, lambda t: _kind_fit(kind, t))
+        return out
 
     def stream(self, question: str, info: QueryInfo, passages: list[Passage]) -> Iterator[str]:
         cands = self.candidates(question, info, passages)
@@ -119,30 +131,118 @@ class ExtractiveAnswerer:
                 if len(chosen) >= limit:
                     break
                 if any(c.text in x.text or x.text in c.text for x in chosen) or c.score < top.score * 0.8:
-                    continue  # an overlapping window of a statement already chosen adds nothing
+                    continue  # a statement already quoted (or quoting one) adds nothing
                 chosen.append(c)
+        if kind == "list" and not info.compare and chosen[0].text.endswith(("：", ":", "；", ";")):
+            chosen = [chosen[0], *_run_after(chosen[0], passages)] or chosen
         multi_side = info.compare and len(chosen) > 1
+        named: set[str] = set()
         for i, c in enumerate(chosen):
-            prefix = f"{c.side}：" if multi_side and c.side else ""
+            p = passages[c.n - 1]
+            label = "" if p.chunk.report_id in named else _source_label(p)
+            named.add(p.chunk.report_id)
+            side = f"{c.side}：" if multi_side and c.side else ""
             sep = "\n" if i else ""
-            yield f"{sep}{prefix}{c.text}{marker(c.n)}"
+            if c.lead and not side:
+                side = _about(p)
+            if c.lead:
+                # the answer in a few words, then the whole sentence it is read from
+                yield f"{sep}{side}{c.lead}。{marker(c.n)}\n　{label or '原文'}：{c.text}{marker(c.n)}"
+            else:
+                yield f"{sep}{side}{label + '：' if label else ''}{c.text}{marker(c.n)}"
+
+
+def _run_after(first: Candidate, passages: list[Passage], max_chars: int = 400, max_units: int = 8) -> list[Candidate]:
+    """The statements that continue an enumeration (目标是：……；……；……。) after `first`, in its passage and in
+    the passage that directly follows it in the same section, up to the sentence that closes it."""
+    p = passages[first.n - 1]
+    pos = p.chunk.text.find(first.text)
+    pieces = [(first.n, p.chunk.text[pos + len(first.text):])] if pos >= 0 else []
+    nxt = next((k for k, q in enumerate(passages, start=1) if q.chunk.report_id == p.chunk.report_id
+                and q.chunk.section_path == p.chunk.section_path and 0 <= q.chunk.start - p.chunk.end <= 4), None)
+    if nxt is not None:
+        pieces.append((nxt, passages[nxt - 1].chunk.text))
+    out: list[Candidate] = []
+    used = len(first.text)
+    for n, text in pieces:
+        for unit in answer_units(text):
+            if len(out) >= max_units or used + len(unit) > max_chars:
+                return out
+            out.append(Candidate(n, unit, first.score, first.coverage, first.side))
+            used += len(unit)
+            if not unit.endswith(("；", ";")):
+                return out
+    return out
+
+
+def _about(p: Passage) -> str:
+    """「盘锦2024年：」 before a lead, from the passage's metadata: whose figure, and of which year."""
+    c = p.chunk
+    words = f"{c.entity or ''}{f'{c.period}年' if c.period else ''}"
+    return f"{words}：" if words else ""
+
+
+def _source_label(p: Passage) -> str:
+    """Where a quoted statement comes from, in the words of the report: 据《title》“section”."""
+    c = p.chunk
+    section = c.section_path.split(" > ")[-1] if c.section_path else ""
+    if len(section) > 24:
+        section = section[:24] + "…"
+    return f"据《{c.title}》" + (f"“{section}”" if section else "")
 
 
 def _fits_time(p: Passage, info: QueryInfo) -> bool:
     """A figure of another year never answers: the passage's period must be one the question asks
-    about (or unknown), and a result is not read from a plan nor a target from a review."""
+    about (or unknown, or one its profile says it also states), and a result is not read from a plan
+    nor a target from a review."""
     c = p.chunk
     if not info.years or info.about_report:
         return not info.about_report or not info.years or c.year in info.years or c.year is None
     if c.period is None:
         return True
-    if c.period not in info.years:
+    rule = get_profile(c.profile).time
+    periods = {c.period, *(c.period + off for off in rule.also_covers)}
+    if not periods & set(info.years):
         return False
+    if rule.report_period != "sections":
+        return True  # one period per report: no plan/review split to respect
     if info.intent == "result" and c.year == c.period:
         return False
     if info.intent == "target" and c.year is not None and c.year > c.period:
         return False
     return True
+
+
+_KIND_FIGURE = {"percent": _PERCENT, "amount": _AMOUNT, "count": _COUNT, "date": _DATE}
+
+
+_LEADING_YEAR = re.compile(r"^(?:截至|截止)?((?:19|20)\d{2})年")
+
+
+def _year_fit(sent: str, info: QueryInfo) -> float:
+    """A sentence that names an asked year speaks of it; one that opens with another year (2016年，……)
+    speaks of that one, whatever its section's period."""
+    if not info.years:
+        return 0.0
+    if any(f"{y}年" in sent for y in info.years):
+        return 0.1
+    m = _LEADING_YEAR.match(sent)
+    return -0.2 if m and int(m.group(1)) not in info.years else 0.0
+
+
+def _figure_follows(kind: str, sent: str, weights: dict[str, int]) -> bool:
+    """The asked figure stands right after a question term (营业收入18.36亿元, 增长3.5%): the term is what the
+    figure measures, not a word nearby (占营业收入的3.7%)."""
+    figure = _KIND_FIGURE.get(kind)
+    if figure is None:
+        return False
+    for term in weights:
+        for m in re.finditer(re.escape(term), sent):
+            after = sent[m.end() : m.end() + 12]
+            f = figure.search(after)
+            if f and not re.search(r"[，,；;。的]", after[: f.start()]):
+                return True
+    return False
 
 
 def _kind_fit(kind: str, sent: str) -> float:
@@ -161,7 +261,7 @@ def _kind_fit(kind: str, sent: str) -> float:
 
 def _side(p: Passage, info: QueryInfo) -> str | None:
     if len(info.cities) > 1:
-        return p.chunk.city if p.chunk.city in info.cities else None
+        return p.chunk.entity if p.chunk.entity in info.cities else None
     if len(info.years) > 1:
         for y in info.years:
             if p.chunk.period == y:

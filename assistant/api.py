@@ -111,6 +111,8 @@ class ReportOut(BaseModel):
     start: int
     end: int
     title_inferred: bool = False
+    entity: str | None = Field(None, description="The city, company, court … the report is about")
+    profile: str = Field("generic", description="Report profile it was read with: gov, company, generic …")
 
 
 class ReportsOut(BaseModel):

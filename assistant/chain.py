@@ -17,6 +17,7 @@ from assistant.citations import statements, strip_invalid
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.normalize import normalize_question
 from assistant.places import find_places, place_levels
+from assistant.profiles import get_profile
 from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS, QueryInfo
 from assistant.records import Answer, Citation, Passage
 from assistant.retrieval import Filters, HybridRetriever
@@ -115,15 +116,11 @@ class AnswerPipeline:
         """Why the reports cannot answer, or None. Checked before any LLM call."""
         if not passages:
             return "no passage"
-        view = self.retriever.view
         unknown = self.unknown_places(info)
         if unknown:
             return f"not in the corpus: {'、'.join(unknown)}"
-        if info.years:
-            scope = [c for c in view.chunks.values() if (not info.cities or c.city in info.cities) and filters.allows(c)]
-            covered = {c.year for c in scope} if info.about_report else {c.period for c in scope}
-            if not any(y in covered for y in info.years):
-                return f"year not covered: {info.years}"
+        if info.years and self.year_not_covered(info, filters) and not _stated_elsewhere(info, passages):
+            return f"year not covered: {info.years}"
         cands = self.extractive.candidates(info.text, info, passages)
         if not cands:
             return "no passage sentence states it"
@@ -131,18 +128,35 @@ class AnswerPipeline:
             return f"low relevance {cands[0].score:.2f}"
         return None
 
+    def year_not_covered(self, info: QueryInfo, filters: Filters) -> bool:
+        """True only when the reports in scope have known years and none speaks of an asked year: an unknown
+        year never refuses, nor does a kind of report whose time is not modelled (a judgement, a manual)."""
+        view = self.retriever.view
+        scope = [cov for r in view.reports if filters.allows_report(r) and (not info.cities or r.entity in info.cities)
+                 and (cov := view.coverage.get(r.report_id)) is not None]
+        dated = [cov for cov in scope if cov.year is not None]
+        if not dated or any(cov.open for cov in scope):
+            return False
+        covered = {cov.year for cov in dated} if info.about_report else set().union(*(cov.periods for cov in dated))
+        return not covered & set(info.years)
+
     def unknown_places(self, info: QueryInfo) -> list[str]:
         """Places the question asks about that no report covers: a city or province without a report
         of its own (unless a reported city is named too), or a county the reports never mention."""
         kw = self.retriever.keyword
         levels = place_levels()
+        text = info.text
+        for said in sorted(info.mentions, key=len, reverse=True):
+            text = text.replace(said, " ")  # 湄江 inside 湄江市西河区人民法院 is part of a name, not a place asked about
+        places_are_entities = any(get_profile(r.profile).entity_is_place for r in self.retriever.view.reports)
         out = []
-        for place in find_places(info.text):
+        for place in find_places(text):
             short = re.sub("[市省]$", "", place)
             if place in info.cities or short in info.cities:
                 continue
             if levels.get(place) in ("city", "province"):
-                if not info.cities:
+                # a city without reports of its own, in a corpus whose reports are about places
+                if not info.cities and (places_are_entities or not (kw.has_term(place) or kw.has_term(short))):
                     out.append(place)
             elif not (kw.has_term(place) or kw.has_term(short)):
                 out.append(place)
@@ -239,6 +253,17 @@ class AnswerPipeline:
             return next(item for item in steps if isinstance(item, Answer))
 
         return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)
+
+
+def _stated_elsewhere(info: QueryInfo, passages: list[Passage]) -> bool:
+    """A passage from another entity's report names the entity and the year (a judgement naming a company):
+    the entity's own reports not covering the year does not mean the corpus cannot answer."""
+    for p in passages:
+        if p.chunk.entity in info.cities:
+            continue
+        if any(m in p.chunk.text for m in info.mentions) and any(str(y) in p.chunk.text for y in info.years):
+            return True
+    return False
 
 
 def _numbered(passages: list[Passage]) -> list[Citation]:

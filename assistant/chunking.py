@@ -1,6 +1,6 @@
 """Section-aware chunking: every chunk is an exact slice of the document inside one section.
 
-Headings of Chinese reports: ``一、`` (level 1), ``（一）`` (2), ``1.``/``1、`` (3), ``（1）`` (4).
+Headings of Chinese reports: ``第一节``/``第一章`` (level 0), ``一、`` (level 1), ``（一）`` (2), ``1.``/``1、`` (3), ``（1）`` (4).
 A heading may open a paragraph (``（一）精准施策稳增长，……。全面落实……``): its first sentence is the title.
 """
 
@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass
 
 from assistant.cleaning import iter_lines
+from assistant.profiles import get_profile
 from assistant.records import Chunk, Document, Report, content_hash
 
 _CN = "一二三四五六七八九十"
 HEADINGS = [
+    (0, re.compile(rf"^第[{_CN}百零〇\d]{{1,4}}(?:章|节|部分|篇)(?:[\s\u3000：:]|$)")),
     (1, re.compile(rf"^[{_CN}]{{1,3}}、")),
     (2, re.compile(rf"^[（(][{_CN}]{{1,3}}[）)]")),
     (3, re.compile(r"^\d{1,2}(?:[.．](?!\d)|、)")),
@@ -44,16 +46,23 @@ def heading_of(line: str) -> tuple[int, str] | None:
 
 
 def section_period(heading: str, report: Report, inherited: int | None, level: int) -> int | None:
-    """The year a section speaks about: stated in its heading, else implied by 回顾/安排 in a top-level heading."""
+    """The year a section speaks about: stated in its heading, else what the profile's time rule implies
+    (a government work report's top-level 回顾 speaks of the year before, its 安排 of its own year)."""
     m = _YEAR.search(heading)
     if m:
         return int(m.group(1))
-    if level == 1 and report.year is not None:
-        if "回顾" in heading:
-            return report.year - 1
-        if re.search(r"安排|任务|目标|工作计划", heading):
+    rule = get_profile(report.profile).time
+    if level <= 1 and report.year is not None and rule.report_period == "sections":
+        if rule.review_cues is not None and rule.review_cues.search(heading):
+            return report.year + rule.review_offset
+        if rule.plan_cues is not None and rule.plan_cues.search(heading):
             return report.year
     return inherited
+
+
+def report_period(report: Report) -> int | None:
+    """The year text outside any dated heading speaks about: the report's year for annual reports."""
+    return report.year if get_profile(report.profile).time.report_period == "year" else None
 
 
 def _split_long(text: str, start: int, end: int, limit: int) -> list[Unit]:
@@ -111,7 +120,7 @@ class Chunker:
         sections: list[tuple[str, int | None, list[tuple[int, int]]]] = []
         stack: list[tuple[int, str, int | None]] = []
         current: list[tuple[int, int]] = []
-        path, period = "", None
+        path, period = "", report_period(report)
         for ls, le in iter_lines(text):
             if le <= report.start or ls >= report.end:
                 continue
@@ -131,7 +140,7 @@ class Chunker:
                     sections.append((path, period, current))
                 level, title = head
                 stack = [x for x in stack if x[0] < level]
-                inherited = stack[-1][2] if stack else None
+                inherited = stack[-1][2] if stack else report_period(report)
                 stack.append((level, title, section_period(title, report, inherited, level)))
                 path = " > ".join(x[1] for x in stack)
                 period = stack[-1][2]
@@ -166,7 +175,8 @@ class Chunker:
     @staticmethod
     def _make(doc: Document, report: Report, s: int, e: int, path: str, period: int | None, ordinal: int) -> Chunk:
         text = doc.text[s:e]
-        header = f"{report.title}（{report.city or '城市未知'}，{report.year or '年份未知'}年）{path}"
+        unknown = "城市未知" if get_profile(report.profile).entity_is_place else "主体未知"
+        header = f"{report.title}（{report.entity or unknown}，{report.year or '年份未知'}年）{path}"
         page = None
         if doc.pages:
             page = sum(1 for p in doc.pages if p <= s)
@@ -175,4 +185,5 @@ class Chunker:
             report_id=report.report_id, source=doc.source, start=s, end=e, text=text,
             section_path=path, period=period, title=report.title, city=report.city, year=report.year,
             type=report.type, embed_text=f"{header}\n{text}", page=page, ordinal=ordinal,
+            entity=report.entity, profile=report.profile,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.citations import statements
+from assistant.citations import ATTRIBUTION, statements
 
 _FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿元|亿元|万元|元|万亩|亩|万人|人|%|％|个百分点|倍|家|个|项|公里|万吨|吨)?")
 
@@ -55,7 +55,7 @@ def statement_supported(statement: str, cited_texts: list[str]) -> bool:
     if not cited_texts:
         return False
     joined = "\n".join(cited_texts)
-    body = re.sub(r"^[^：:]{1,12}[：:]", "", statement).strip()
+    body = ATTRIBUTION.sub("", re.sub(r"^[^：:《]{1,12}[：:]", "", statement.strip()).strip()).strip()
     if body and body in joined:
         return True
     figures = [f.strip() for f in _FIGURE.findall(body) if any(ch.isdigit() for ch in f)]

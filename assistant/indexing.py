@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.chunking import Chunker
 from assistant.errors import IngestError
-from assistant.ingest import ParsedFile, parse_document
+from assistant.ingest import PARSER_VERSION, ParsedFile, parse_document, profile_for
 from assistant.loading import discover, load_document
 from assistant.settings import Settings
 from vectorstore.chroma import ChromaStore, FileRecord
@@ -83,7 +83,7 @@ class Indexer:
                     doc = load_document(path, self.settings.data_dir, max_bytes)
                     seen_sources.add(doc.source)
                     origin[doc.source] = path.resolve()
-                    pf = parse_document(doc, self.chunker)
+                    pf = parse_document(doc, self.chunker, profile_for(path, self.settings))
                 except IngestError as exc:
                     seen_sources.add(exc.source)
                     summary.outcomes.append(FileOutcome(exc.source, "error", message=exc.reason))
@@ -96,7 +96,7 @@ class Indexer:
             for pf in parsed:
                 doc = pf.document
                 old = manifest.get(doc.source)
-                if old and old.file_hash == doc.file_hash:
+                if old and old.file_hash == doc.file_hash and old.parser == PARSER_VERSION:
                     summary.outcomes.append(FileOutcome(doc.source, "unchanged", len(pf.reports), len(pf.chunks)))
                     continue
                 twin = hashes.get(doc.file_hash) or next(
@@ -153,7 +153,7 @@ class Indexer:
         record = FileRecord(
             source=doc.source, file_hash=doc.file_hash, fmt=doc.fmt, encoding=doc.encoding, n_chunks=len(pf.chunks),
             reports=pf.reports, pages=list(doc.pages), indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            path=str(path),
+            path=str(path), parser=PARSER_VERSION,
         )
         self.store.commit_file(record, doc.text)
         self.store.delete_chunks(sorted(stale))

@@ -14,6 +14,9 @@ from assistant.records import Chunk, Document, Report
 from assistant.settings import Settings
 from assistant.splitting import find_reports
 
+PARSER_VERSION = 2
+"""Bump when parsing gives other reports or chunk metadata for the same bytes (2: report profiles, entity)."""
+
 
 @dataclass
 class ParsedFile:
@@ -36,12 +39,13 @@ class ParseResult:
         return [c for f in self.files for c in f.chunks]
 
 
-def parse_document(doc: Document, chunker: Chunker) -> ParsedFile:
+def parse_document(doc: Document, chunker: Chunker, profile: str | None = None) -> ParsedFile:
+    """`profile` forces a report profile (setting, folder or upload); None detects it per report."""
     removed = find_boilerplate(doc.text)
     mask = removed_mask(doc.text, removed)
     reports, chunks = [], []
     for i, span in enumerate(find_reports(doc.text, mask)):
-        report = extract_metadata(doc, span, i)
+        report = extract_metadata(doc, span, i, profile)
         report_chunks = chunker.chunk(doc, report, mask)
         if report_chunks:
             reports.append(report)
@@ -49,6 +53,23 @@ def parse_document(doc: Document, chunker: Chunker) -> ParsedFile:
     if not chunks:
         raise IngestError(doc.source, "no report text found (only boilerplate or whitespace)")
     return ParsedFile(doc, reports, chunks)
+
+
+PROFILE_FILE = ".reportqa-profile"
+
+
+def profile_for(path: Path, settings: Settings) -> str | None:
+    """The forced profile of a file: the setting, else a `.reportqa-profile` file (one profile name)
+    in its folder or a parent folder up to the data dir, else None (detected)."""
+    if settings.report_profile:
+        return settings.report_profile
+    for folder in path.resolve().parents:
+        marker = folder / PROFILE_FILE
+        if marker.is_file():
+            return marker.read_text(encoding="utf-8").strip() or None
+        if folder == settings.data_dir.resolve() or folder == folder.parent:
+            break
+    return None
 
 
 def parse_paths(paths: list[Path], settings: Settings) -> ParseResult:
@@ -59,7 +80,7 @@ def parse_paths(paths: list[Path], settings: Settings) -> ParseResult:
     for path in discover(paths):
         try:
             doc = load_document(path, settings.data_dir, max_bytes)
-            result.files.append(parse_document(doc, chunker))
+            result.files.append(parse_document(doc, chunker, profile_for(path, settings)))
         except IngestError as exc:
             result.skipped.append(exc)
     return result

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
+from assistant.profiles import ReportProfile, detect_profile
 from assistant.records import Document, Report, content_hash
 from assistant.splitting import DATE_LINE, ReportSpan, is_title
 
 _CN_NUM = "一二三四五六七八九十"
 MEETING = re.compile(rf"第[{_CN_NUM}]{{1,4}}届人民代表大会第[{_CN_NUM}]{{1,3}}次会议")
-_PLACE = r"[\u4e00-\u9fff]{1,8}?(?:市|县|区|州|盟|旗)"
-_CITY_PATTERNS = [
-    re.compile(rf"在({_PLACE})第[{_CN_NUM}]+届"),
-    re.compile(rf"^\d{{4}}年度?({_PLACE})(?:人民)?政府"),
-    re.compile(rf"^(?:[（(][^）)]{{1,8}}[）)])?({_PLACE})(?:人民)?政府"),
-    re.compile(rf"^关于({_PLACE})\d{{4}}年"),
-    re.compile(rf"代表({_PLACE})人民政府"),
-]
-_CONTENT_CITY = re.compile(r"(?:美丽|平安|健康|幸福|法治|数字|智慧|活力|文明)([\u4e00-\u9fff]{2})(?:建设|上|[，,。；;、]|$)")
 _SPEAKER = re.compile(r"^(?:(?:市|县|区|州)长|代市长|副市长|[\u4e00-\u9fff]{2,10}(?:委员会|委|局|厅|办公室))(?:[\s\u3000\xa0]*[\u4e00-\u9fff][\s\u3000\xa0]*){0,4}$")
 
-TYPES = ("政府工作报告", "计划执行报告", "预算报告", "其他")
 
 
 def normalize_city(name: str) -> str:
@@ -29,18 +21,6 @@ def normalize_city(name: str) -> str:
     if name.endswith("市") and len(name) > 2 and not re.search(r"[区县]", name[:-1]):
         return name[:-1]
     return name
-
-
-def report_type(title: str, body_head: str) -> str:
-    if "政府工作报告" in title or re.search(r"人民政府工作报告", title):
-        return "政府工作报告"
-    if "预算" in title and "计划" not in title:
-        return "预算报告"
-    if "计划" in title and ("执行" in title or "草案" in title):
-        return "计划执行报告"
-    if re.search(r"代表[\u4e00-\u9fff]{0,8}人民政府[，,]?向大会报告", body_head):
-        return "政府工作报告"
-    return "其他"
 
 
 def _first_heading(body: str) -> str | None:
@@ -52,7 +32,7 @@ def _first_heading(body: str) -> str | None:
     return None
 
 
-def extract_metadata(doc: Document, span: ReportSpan, ordinal: int) -> Report:
+def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profile: str | None = None) -> Report:
     text = doc.text
     header = [text[s:e].strip(" \u3000\xa0\t") for s, e in span.header_lines]
     title_line = next((h for h in header if is_title(h)), None)
@@ -60,6 +40,7 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int) -> Report:
     body = text[span.start : span.end]
     head = body[:3000]
 
+    profile = detect_profile(title_line or _first_line(body), head, forced_profile)
     date = None
     m = DATE_LINE.match(date_line) if date_line else None
     if m is None and title_line:
@@ -71,23 +52,24 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int) -> Report:
         ym = re.match(r"^(\d{4})年度?", title_line)
         if ym and "工作报告" in title_line:
             year = int(ym.group(1))
+    title_guess = title_line or _generic_title(body, profile)
+    # government reports keep their own rules for untitled fragments (see below); other kinds use the guess
+    named = title_line or (None if profile.entity_is_place else title_guess)
+    if year is None:
+        year = _year_from(profile, title_guess, head[:300])
 
-    city_raw = None
-    for source_text in filter(None, [date_line, title_line, head]):
-        for pat in _CITY_PATTERNS:
-            cm = pat.search(source_text)
-            if cm:
-                city_raw = cm.group(1)
-                break
-        if city_raw:
-            break
-    if city_raw is None:
-        counts = Counter(_CONTENT_CITY.findall(body))
+    above = text[max(0, span.start - 200) : span.start].strip().split("\n")[-1].strip(" \u3000\xa0\t")
+    entity_raw = _entity(profile, [date_line, named, head]) or _frequent_name(profile, head, body)
+    if entity_raw is None and not profile.entity_is_place:
+        entity_raw = _entity(profile, [above])  # the name line above a title line (公司名 / 2023年年度报告)
+    if entity_raw is None and profile.content_entity is not None:
+        counts = Counter(profile.content_entity.findall(body))
         if counts:
             name, n = counts.most_common(1)[0]
             if n >= 2:
-                city_raw = name
-    city = normalize_city(city_raw) if city_raw else None
+                entity_raw = name
+    entity = (normalize_city(entity_raw) if profile.entity_is_place else entity_raw) if entity_raw else None
+    city = entity if profile.entity_is_place else None
 
     meeting_m = MEETING.search(date_line or "") or MEETING.search(head[:600])
     meeting = meeting_m.group() if meeting_m else None
@@ -101,20 +83,84 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int) -> Report:
                 speaker = re.sub(r"[\s\u3000\xa0]+", " ", line)
                 break
 
-    rtype = report_type(title_line or "", head)
+    rtype = profile.report_type(named or "", head)
     inferred = title_line is None
     if title_line:
         title = title_line
-    elif date_line and city_raw:
-        city_full = city_raw if city_raw.endswith(("市", "县", "区")) else city_raw + "市"
+    elif not profile.entity_is_place:
+        title = title_guess or Path(doc.source).stem
+    elif date_line and entity_raw:
+        city_full = entity_raw if entity_raw.endswith(("市", "县", "区")) else entity_raw + "市"
         title = f"{year}年{city_full}{rtype if rtype != '其他' else '报告'}"
     else:
         heading = _first_heading(body) or body.strip()[:20]
         title = f"{city or ''}报告片段：{heading}（{doc.source}）"
+    if not profile.entity_is_place and entity and profile.short_entity(entity) not in title:
+        title = f"{entity}{title}"  # 「2021年年度报告」 under the company's name line
 
     report_id = content_hash(body.strip())
     return Report(
         report_id=report_id, source=doc.source, title=title, city=city, year=year, date=date,
         meeting=meeting, type=rtype, speaker=speaker, start=span.start, end=span.end,
-        title_inferred=inferred,
+        title_inferred=inferred, entity=entity, profile=profile.name,
     )
+
+
+def _first_line(body: str) -> str:
+    return next((ln.strip(" \u3000\xa0\t") for ln in body.split("\n") if ln.strip(" \u3000\xa0\t")), "")
+
+
+def _generic_title(body: str, profile: ReportProfile) -> str:
+    """A document without a report title line: its opening short lines up to the one naming its type
+    (湄江市西河区人民法院 / 民 事 判 决 书 -> 湄江市西河区人民法院民事判决书), else its first short line."""
+    lines = [re.sub(r"[\s\u3000\xa0]+", "", ln) for ln in body.split("\n")]
+    lines = [ln.lstrip("#").strip() for ln in lines if ln][:4]
+    short = []
+    for ln in lines:
+        if len(ln) > 60 or re.search(r"[。；;！!？?]", ln):
+            break
+        short.append(ln)
+        if any(t.title is not None and t.title.search(ln) for t in profile.types):
+            return "".join(short)[:80]
+    return short[0][:80] if short else ""
+
+
+def _year_from(profile: ReportProfile, title: str, head: str) -> int | None:
+    for text in (title, head):
+        for pat in profile.time.year_patterns:
+            m = pat.search(text)
+            if m and 1900 <= int(m.group(1)) <= 2100:
+                return int(m.group(1))
+    return None
+
+
+def _frequent_name(profile: ReportProfile, head: str, body: str) -> str | None:
+    """The organisation the text keeps naming: for each name ending in a profile suffix in the opening,
+    the longest form the body repeats (澜川新能源科技股份有限公司, not 指澜川新能源科技股份有限公司)."""
+    best: tuple[int, str] | None = None
+    for suffix in profile.frequent_suffixes:
+        for m in re.finditer(re.escape(suffix), head):
+            end = m.end()
+            start_min = max(0, m.start() - 30)
+            run = re.search(r"[\u4e00-\u9fffA-Za-z0-9（）()·]*$", head[start_min : m.start()])
+            stem = run.group() if run else ""
+            if len(stem) < 2:
+                continue
+            base = body.count(head[m.start() - 2 : end])
+            name = None
+            for size in range(2, len(stem) + 1):
+                cand = head[m.start() - size : end]
+                if body.count(cand) >= max(2, base // 2):
+                    name = cand
+            if name and (best is None or body.count(name) > best[0]):
+                best = (body.count(name), name)
+    return best[1] if best else None
+
+
+def _entity(profile: ReportProfile, texts: list[str | None]) -> str | None:
+    for source_text in filter(None, texts):
+        for pat in profile.entity_patterns:
+            m = pat.search(source_text)
+            if m:
+                return m.group(1)
+    return None

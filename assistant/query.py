@@ -5,21 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-SYNONYMS: dict[str, str] = {
-    "GDP": "地区生产总值", "gdp": "地区生产总值", "生产总值": "地区生产总值", "经济总量": "地区生产总值",
-    "外贸": "进出口", "社零": "社会消费品零售总额", "消费品零售": "社会消费品零售总额",
-    "固投": "固定资产投资", "规上": "规模以上", "规模以上工业": "规模以上工业增加值",
-    "财政收入": "一般公共预算收入", "地方财政收入": "一般公共预算收入", "CPI": "居民消费价格", "cpi": "居民消费价格",
-    "物价": "居民消费价格", "失业率": "城镇调查失业率",
-    "研发": "研究与试验发展", "R&D": "研究与试验发展", "人均收入": "居民人均可支配收入", "收入增长": "居民人均可支配收入",
-    "增速": "增长", "增幅": "增长", "涨了": "增长",
-}
-INDICATORS = sorted({
-    *SYNONYMS, *SYNONYMS.values(), "地区生产总值", "一般公共预算收入", "一般公共预算支出", "固定资产投资",
-    "社会消费品零售总额", "规模以上工业增加值", "城镇新增就业", "城镇调查失业率", "居民消费价格", "居民人均可支配收入",
-    "城镇居民人均可支配收入", "农村居民人均可支配收入", "进出口总额", "进出口", "实际利用外资", "实际使用外资",
-    "实际到位内资", "税收收入", "民生支出", "粮食产量", "高标准农田", "常住人口", "城镇化率",
-}, key=len, reverse=True)
+from assistant.profiles import query_indicators, query_synonyms
+
+SYNONYMS: dict[str, str] = query_synonyms()
+INDICATORS = query_indicators()
 """Indicator names, longest first: what a follow-up like 「固投呢？」 swaps into the previous question."""
 TARGET_WORDS = re.compile(r"目标(?!任务?[高低])|预期|计划|打算|力争|要达到|将要|准备|安排|要控制|要增长")
 _NOT_TARGET = re.compile(r"年初目标|比.{0,8}目标|高于.{0,6}目标|低于.{0,6}目标|超.{0,4}目标")
@@ -33,7 +22,8 @@ _RELATIVE = {"今年": 0, "本年": 0, "去年": -1, "上一年": -1, "前年": 
 @dataclass
 class QueryInfo:
     text: str
-    cities: list[str] = field(default_factory=list)
+    cities: list[str] = field(default_factory=list)  # entities named (cities, companies, courts …)
+    mentions: list[str] = field(default_factory=list)  # how the question wrote each of them (澜川 for 澜川…公司)
     years: list[int] = field(default_factory=list)
     intent: str = "any"  # target / result / any
     compare: bool = False
@@ -49,13 +39,23 @@ class QueryInfo:
         return self.years[0] if len(self.years) == 1 else None
 
 
-def find_cities(text: str, known: list[str]) -> list[str]:
-    hits: list[tuple[int, str]] = []
-    for name in sorted(known, key=len, reverse=True):
+def find_entities(text: str, known: list[str] | dict[str, str]) -> list[tuple[str, str]]:
+    """(entity, the words that named it) in question order; `known` maps aliases to entities (or lists names)."""
+    aliases = known if isinstance(known, dict) else {n: n for n in known}
+    hits: list[tuple[int, str, str]] = []
+    for name in sorted(aliases, key=len, reverse=True):
         pos = text.find(name)
-        if pos >= 0 and not any(p <= pos < p + len(n) for p, n in hits):
-            hits.append((pos, name))
-    return [n for _, n in sorted(hits)]
+        if pos >= 0 and not any(p <= pos < p + len(n) or pos <= p < pos + len(name) for p, n, _ in hits):
+            hits.append((pos, name, aliases[name]))
+    out: list[tuple[str, str]] = []
+    for _, name, entity in sorted(hits):
+        if entity not in (e for e, _ in out):
+            out.append((entity, name))
+    return out
+
+
+def find_cities(text: str, known: list[str] | dict[str, str]) -> list[str]:
+    return [e for e, _ in find_entities(text, known)]
 
 
 def expand(text: str) -> str:
@@ -64,9 +64,11 @@ def expand(text: str) -> str:
     return f"{text}（{' '.join(extra)}）" if extra else text
 
 
-def understand(text: str, known_cities: list[str], latest_year: dict[str | None, int]) -> QueryInfo:
-    """`latest_year` maps a city (and None: the whole corpus) to its latest report year, for 今年/去年."""
-    info = QueryInfo(text=text, cities=find_cities(text, known_cities))
+def understand(text: str, known_cities: list[str] | dict[str, str], latest_year: dict[str | None, int]) -> QueryInfo:
+    """`known_cities`: entity names, or aliases -> entity. `latest_year` maps an entity (and None: the whole
+    corpus) to its latest report year, for 今年/去年."""
+    found = find_entities(text, known_cities)
+    info = QueryInfo(text=text, cities=[e for e, _ in found], mentions=[m for _, m in found])
     years = [int(y) for y in _YEAR.findall(text)]
     anchor = latest_year.get(info.city) or latest_year.get(None)
     for word, delta in _RELATIVE.items():
@@ -87,13 +89,13 @@ def sub_queries(info: QueryInfo) -> list[tuple[str, list[str], list[int]]]:
     """Split a compare question into one query per city (or per year), each naming only its side."""
     if len(info.cities) > 1:
         out = []
-        for city in info.cities:
+        for city, said in zip(info.cities, info.mentions or info.cities, strict=False):
             q = info.text
-            for other in info.cities:
-                if other != city:
+            for other in info.mentions or info.cities:
+                if other != said:
                     q = q.replace(other, "")
             q = re.sub(r"^[和与跟及、，,\s]+|[和与跟及、]{2,}", "", q)
-            out.append((f"{city} {q}", [city], info.years))
+            out.append((f"{said} {q}", [city], info.years))
         return out
     if len(info.years) > 1:
         out = []

@@ -41,6 +41,8 @@ class Report:
     start: int
     end: int
     title_inferred: bool = False
+    entity: str | None = None  # the city, company, court … the report is about (the city for government reports)
+    profile: str = "generic"  # the report profile it was read with (assistant/profiles)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +65,8 @@ class Chunk:
     embed_text: str  # text with a short context header, used for embedding only
     page: int | None = None
     ordinal: int = 0  # position of the chunk in its report
+    entity: str | None = None
+    profile: str = "generic"
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for the vector store (no None values: Chroma rejects them)."""
@@ -76,6 +80,8 @@ class Chunk:
             "type": self.type,
             "ordinal": self.ordinal,
             "city": self.city or "",
+            "entity": self.entity or "",
+            "profile": self.profile,
             "year": self.year if self.year is not None else -1,
             "period": self.period if self.period is not None else -1,
             "page": self.page if self.page is not None else -1,

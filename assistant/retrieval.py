@@ -14,6 +14,8 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
+from assistant.places import place_names
+from assistant.profiles import get_profile
 from assistant.query import QueryInfo, sub_queries, understand
 from assistant.records import Chunk, Passage, Report
 from assistant.settings import Settings
@@ -24,7 +26,8 @@ from vectorstore.keyword import KeywordIndex
 
 @dataclass
 class Filters:
-    """Caller filters (chat UI, API): empty means no restriction."""
+    """Caller filters (chat UI, API): empty means no restriction. `cities` are entity names (the city of a
+    government report, the company of an annual report …); the API keeps the name `cities`."""
 
     cities: list[str] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
@@ -32,15 +35,19 @@ class Filters:
 
     def allows(self, c: Chunk) -> bool:
         return (
-            (not self.cities or c.city in self.cities)
+            (not self.cities or c.entity in self.cities)
             and (not self.years or c.year in self.years)
             and (not self.report_ids or c.report_id in self.report_ids)
         )
 
+    def allows_report(self, r: Report) -> bool:
+        return ((not self.cities or r.entity in self.cities) and (not self.years or r.year in self.years)
+                and (not self.report_ids or r.report_id in self.report_ids))
+
     def where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
         if self.cities:
-            clauses.append({"city": {"$in": list(self.cities)}})
+            clauses.append({"entity": {"$in": list(self.cities)}})
         if self.years:
             clauses.append({"year": {"$in": [int(y) for y in self.years]}})
         if self.report_ids:
@@ -52,6 +59,43 @@ class Filters:
     @property
     def empty(self) -> bool:
         return not (self.cities or self.years or self.report_ids)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which years one report can answer for, computed once per refresh (not per question)."""
+
+    entity: str | None
+    year: int | None
+    periods: frozenset[int]  # years its sections speak of, and those its profile says it also states
+    open: bool  # its profile does not model time (judgements, manuals …): any year may be in it
+
+    @classmethod
+    def of(cls, r: Report, chunks: list[Chunk]) -> Coverage:
+        rule = get_profile(r.profile).time
+        periods = {c.period for c in chunks if c.period is not None}
+        periods |= {p + off for p in list(periods) for off in rule.also_covers}
+        return cls(r.entity, r.year, frozenset(periods), rule.report_period == "none")
+
+
+def entity_aliases(reports: list[Report]) -> dict[str, str]:
+    """What a question may call each entity -> the entity: the name itself, and for organisations the name
+    without its legal suffix and that name's leading parts (澜川新能源科技股份有限公司: 澜川新能源科技, 澜川新能源,
+    澜川 …). A form two entities share, or that is a place name, names neither."""
+    forms: dict[str, set[str]] = {}
+    places = place_names()
+    for r in reports:
+        if not r.entity:
+            continue
+        forms.setdefault(r.entity, set()).add(r.entity)
+        profile = get_profile(r.profile)
+        short = profile.short_entity(r.entity)
+        if short != r.entity:
+            for size in range(2, len(short) + 1):
+                alias = short[:size]
+                if alias not in places or size == len(short):
+                    forms.setdefault(alias, set()).add(r.entity)
+    return {alias: next(iter(names)) for alias, names in forms.items() if len(names) == 1 or alias in names}
 
 
 CHECK_INTERVAL = 2.0  # seconds between manifest checks: a check reads every file record
@@ -70,7 +114,10 @@ class CorpusView:
         self.file_hash: dict[str, str] = {}
         self.reports: list[Report] = []
         self.by_report: dict[str, list[Chunk]] = {}
-        self.by_city: dict[str | None, set[str]] = {}
+        self.by_city: dict[str | None, set[str]] = {}  # entity -> chunk ids
+        self.coverage: dict[str, Coverage] = {}
+        self.aliases: dict[str, str] = {}
+        self.place_entities: set[str] = set()  # entities that are places: their questions stay in their reports
 
     def refresh(self, force: bool = False) -> None:
         """Catch up with the manifest. Another process's ingest is noticed within `CHECK_INTERVAL`
@@ -100,12 +147,16 @@ class CorpusView:
                 by_report.setdefault(c.report_id, []).append(c)
             by_city: dict[str | None, set[str]] = {}
             for cid, c in chunks.items():
-                by_city.setdefault(c.city, set()).add(cid)
+                by_city.setdefault(c.entity, set()).add(cid)
             reports = [rep for r in files.values() for rep in r.reports]
-            self.keyword.add_words(r.city for r in reports if r.city)
+            aliases = entity_aliases(reports)
+            self.keyword.add_words(aliases)
             self.keyword.rebuild(list(chunks.values()))
             self.chunks, self.file_hash, self.reports, self.by_report = chunks, file_hash, reports, by_report
             self.by_city = by_city
+            self.aliases = aliases
+            self.place_entities = {r.entity for r in reports if r.entity and get_profile(r.profile).entity_is_place}
+            self.coverage = {r.report_id: Coverage.of(r, by_report.get(r.report_id, [])) for r in reports}
             self._version = version
         finally:
             self._lock.release()
@@ -120,14 +171,15 @@ class CorpusView:
         return {cid for cid, c in self.chunks.items() if f.allows(c)}
 
     def known_cities(self) -> list[str]:
-        return sorted({r.city for r in self.reports if r.city})
+        """Entity names of the reports (cities of government reports, companies, courts …)."""
+        return sorted({r.entity for r in self.reports if r.entity})
 
     def latest_years(self) -> dict[str | None, int]:
         out: dict[str | None, int] = {}
         for r in self.reports:
             if r.year is None:
                 continue
-            for key in (r.city, None):
+            for key in (r.entity, None):
                 out[key] = max(out.get(key, 0), r.year)
         return out
 
@@ -151,7 +203,7 @@ class HybridRetriever:
 
     def understand(self, question: str) -> QueryInfo:
         self.view.refresh()
-        return understand(question, self.view.known_cities(), self.view.latest_years())
+        return understand(question, self.view.aliases, self.view.latest_years())
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None,
                  info: QueryInfo | None = None) -> list[Passage]:
@@ -163,7 +215,7 @@ class HybridRetriever:
         if len(subs) == 1:
             ranked = self._rerank(info.text, self._ranked(info, filters))
         else:
-            known, latest = self.view.known_cities(), self.view.latest_years()
+            known, latest = self.view.aliases, self.view.latest_years()
             per = [self._rerank(q, self._ranked(understand(q, known, latest), filters, cities=c, years=y))
                    for q, c, y in subs]
             ranked = _interleave(per)
@@ -176,6 +228,10 @@ class HybridRetriever:
         cities = info.cities if cities is None else cities
         years = info.years if years is None else years
         view = self.view
+        named = cities
+        # a place's question stays in that place's reports; a company's may be answered by any document
+        # naming it (a judgement, a supplier's report), so there the entity only boosts
+        cities = [c for c in cities if c in view.place_entities]
         scope = Filters(cities=filters.cities or [], years=filters.years, report_ids=filters.report_ids)
         city_scope = Filters(cities=scope.cities or cities, years=scope.years, report_ids=scope.report_ids)
 
@@ -193,7 +249,7 @@ class HybridRetriever:
             allowed = view.allowed(pool)
         kw = self.keyword.search(self.keyword.tokenize(info.expanded), s.keyword_depth, allowed)
 
-        weights = term_weights(question_terms(info.text, self.keyword.words, cities))
+        weights = term_weights(question_terms(info.text, self.keyword.words, [*named, *info.mentions]))
         fused: dict[str, Passage] = {}
         dense_rank = {c.chunk_id: (i + 1, sim) for i, (c, sim) in enumerate(dense)}
         kw_rank = {cid: i + 1 for i, (cid, _) in enumerate(kw)}
@@ -206,7 +262,7 @@ class HybridRetriever:
                 score += s.dense_weight / (s.rrf_k + dense_rank[cid][0])
             if cid in kw_rank:
                 score += s.keyword_weight / (s.rrf_k + kw_rank[cid])
-            boost = self._boost(c, info, cities, years)
+            boost = self._boost(c, info, named, years)
             match = sentence_match(c.text, weights)
             fused[cid] = Passage(
                 chunk=c, score=score * (1.0 + boost) * (1.0 + s.sentence_match_weight * match),
@@ -218,7 +274,7 @@ class HybridRetriever:
     def _boost(self, c: Chunk, info: QueryInfo, cities: list[str], years: list[int]) -> float:
         b = self.settings.metadata_boost
         boost = 0.0
-        if cities and c.city in cities:
+        if cities and c.entity in cities:
             boost += b
         if info.about_report:
             # the date line, meeting and speaker sit in the report's opening chunk

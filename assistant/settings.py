@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     chunk_target: int = Field(450, ge=50, description="Chunk size the chunker aims for (characters)")
     chunk_max: int = Field(600, ge=80, description="Hard upper bound of a chunk (characters)")
+    report_profile: str | None = Field(
+        None, description="Force one report profile (gov, company, generic …) for every file; unset = detect per report")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected")
 
     top_k: int = Field(5, ge=1, description="Passages passed to the answerer")

@@ -52,6 +52,49 @@ def sentences(text: str, windows: bool = True) -> list[str]:
     return out
 
 
+_FULL_STOP = re.compile(r"(?<=[。！？!?])|\n")
+LONG_SENTENCE = 150
+
+
+def answer_units(text: str, whole_long: bool = False) -> list[str]:
+    """What an answer may quote: whole sentences (。！？ or a line end). A sentence longer than
+    LONG_SENTENCE is offered as its ；-separated statements instead — each a complete clause group, never a
+    comma window cut out of one — and also whole when `whole_long` (a list asked for)."""
+    out: list[str] = []
+    for s in _FULL_STOP.split(text):
+        s = s.strip(" \u3000\xa0\t")
+        if not s:
+            continue
+        if len(s) <= LONG_SENTENCE:
+            out.append(s)
+            continue
+        if whole_long:
+            out.append(s)
+            continue
+        out.extend(p for p in (p.strip(" \u3000\xa0\t") for p in re.split(r"(?<=[；;])", s)) if p)
+    return out
+
+
+def key_clause(sentence: str, weights: dict[str, int], fits: Callable[[str], float]) -> str | None:
+    """The shortest run of up to three consecutive clauses of a long sentence that states as many question
+    terms as the whole sentence and the kind of figure asked for: the words to lead an answer with (the whole
+    sentence follows it as the quote). None when the sentence is short or no clause run says it alone."""
+    if len(sentence) <= 60:
+        return None
+    clauses = [c for c in re.split(r"(?<=[，,；;：:])", sentence) if c.strip()]
+    whole = sum(w * term_cover(t, sentence) for t, w in weights.items())
+    best: str | None = None
+    for i in range(len(clauses)):
+        for j in range(i + 1, min(i + 3, len(clauses)) + 1):
+            run = "".join(clauses[i:j]).strip(" \u3000\xa0\t").rstrip("，,；;：:。")
+            if not run or (best is not None and len(run) >= len(best)):
+                continue
+            covered = sum(w * term_cover(t, run) for t, w in weights.items())
+            if covered >= whole and fits(run) >= fits(sentence):
+                best = run
+    return best if best and len(best) <= 0.6 * len(sentence) else None
+
+
 def term_cover(term: str, sent: str) -> float:
     """1 for the whole term; partial credit when most of its character pairs appear
     (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""

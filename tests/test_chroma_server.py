@@ -95,12 +95,13 @@ def _chunk(i: int, source: str, city: str) -> Chunk:
     text = f"第{i}段：{city}一般公共预算收入完成{100 + i}亿元。"
     return Chunk(chunk_id=f"{source}-{i}", report_id=f"r-{source}", source=source, start=i * 40, end=i * 40 + len(text),
                  text=text, section_path="一、工作回顾", period=2023, title=f"2024年{city}市政府工作报告", city=city,
-                 year=2024, type="政府工作报告", embed_text=text, ordinal=i)
+                 year=2024, type="政府工作报告", embed_text=text, ordinal=i, entity=city, profile="gov")
 
 
 def _record(source: str, file_hash: str, city: str, n: int) -> FileRecord:
     report = Report(report_id=f"r-{source}", source=source, title=f"2024年{city}市政府工作报告", city=city, year=2024,
-                    date="2024-01-09", meeting=None, type="政府工作报告", speaker=None, start=0, end=n * 40)
+                    date="2024-01-09", meeting=None, type="政府工作报告", speaker=None, start=0, end=n * 40,
+                    entity=city, profile="gov")
     return FileRecord(source=source, file_hash=file_hash, fmt="txt", encoding="utf-8", n_chunks=n, reports=[report],
                       indexed_at="2024-01-09T00:00:00+00:00")
 

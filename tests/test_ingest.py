@@ -119,7 +119,9 @@ def test_enumerations_stay_inside_their_section():
     assert heading_of("（一）精准施策稳增长，提振经济取得新成效。全面落实") == (2, "（一）精准施策稳增长，提振经济取得新成效")
     assert heading_of("1.2万亿元的投资") is None
     assert heading_of("3、加快建设") == (3, "3、加快建设")
-    assert len(HEADINGS) == 4
+    assert len(HEADINGS) == 5
+    assert heading_of("第二节 公司简介和主要财务指标") == (0, "第二节 公司简介和主要财务指标")
+    assert heading_of("第二节点的设备已经到位。") is None
 
 
 def test_chunk_ids_are_stable(parsed):

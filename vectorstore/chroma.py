@@ -35,13 +35,14 @@ class FileRecord:
     pages: list[int] = field(default_factory=list)
     indexed_at: str = ""
     path: str = ""  # where the file was read from, so --prune knows whether it is gone
+    parser: int = 0  # PARSER_VERSION it was read with: a file read by older rules is read again
 
     def metadata(self) -> dict[str, Any]:
         return {
             "source": self.source, "file_hash": self.file_hash, "fmt": self.fmt, "encoding": self.encoding,
             "n_chunks": self.n_chunks, "indexed_at": self.indexed_at,
             "reports": json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False),
-            "pages": json.dumps(self.pages), "path": self.path,
+            "pages": json.dumps(self.pages), "path": self.path, "parser": self.parser,
         }
 
     @classmethod
@@ -50,7 +51,7 @@ class FileRecord:
             source=md["source"], file_hash=md["file_hash"], fmt=md.get("fmt", "txt"), encoding=md.get("encoding", ""),
             n_chunks=int(md.get("n_chunks", 0)), indexed_at=md.get("indexed_at", ""),
             reports=[Report(**r) for r in json.loads(md.get("reports", "[]"))],
-            pages=json.loads(md.get("pages", "[]")), path=md.get("path", ""),
+            pages=json.loads(md.get("pages", "[]")), path=md.get("path", ""), parser=int(md.get("parser", 0)),
         )
 
 
@@ -63,6 +64,7 @@ def chunk_from_record(chunk_id: str, text: str, md: dict[str, Any]) -> Chunk:
         text=text, section_path=md.get("section", ""), period=opt(md.get("period")), title=md.get("title", ""),
         city=opt(md.get("city")), year=opt(md.get("year")), type=md.get("type", "其他"), embed_text="",
         page=opt(md.get("page")), ordinal=int(md.get("ordinal", 0)),
+        entity=opt(md.get("entity")), profile=md.get("profile", "generic"),
     )
 
 

@@ -1,0 +1,167 @@
+"""Report profiles: what one kind of report looks like, as data (`*.toml` beside this file).
+
+Stages hold mechanisms (read an entity, a year and a type from a title; date a section; expand an
+abbreviation); a profile supplies the patterns and words for its kind of report. Adding a kind of report
+means adding one TOML file here (or in `settings.profile_dir`) and its tests.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+Pattern = re.Pattern[str]
+PROFILE_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """A report type is chosen when every condition it names holds (first rule wins)."""
+
+    name: str
+    title: Pattern | None = None
+    title_not: Pattern | None = None
+    body: Pattern | None = None
+
+    def matches(self, title: str, body_head: str) -> bool:
+        if self.title is None and self.body is None:
+            return False
+        if self.title is not None and not self.title.search(title):
+            return False
+        if self.title_not is not None and self.title_not.search(title):
+            return False
+        return self.body is None or bool(self.body.search(body_head))
+
+
+@dataclass(frozen=True)
+class TimeRule:
+    """Which year a report and its sections speak about.
+
+    report_period "year": the whole report speaks of its year (an annual report of Y speaks of Y);
+    "sections": top-level headings decide (a government work report of Y reviews Y−1 and plans Y);
+    "none": only headings that state a year. `also_covers`: offsets of years a report of Y also
+    states figures for (an annual report's 上年同期 column)."""
+
+    report_period: str = "none"
+    review_cues: Pattern | None = None
+    review_offset: int = -1
+    plan_cues: Pattern | None = None
+    year_patterns: tuple[Pattern, ...] = ()
+    also_covers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportProfile:
+    name: str
+    label: str  # shown to users
+    description: str
+    priority: int  # breaks detection ties: higher wins
+    detect_title: tuple[Pattern, ...]
+    detect_text: tuple[Pattern, ...]
+    min_score: float
+    entity_patterns: tuple[Pattern, ...]
+    content_entity: Pattern | None
+    entity_suffixes: tuple[str, ...]
+    frequent_suffixes: tuple[str, ...]
+    entity_is_place: bool  # the entity is a city/county (its name is normalised: 盘锦市 -> 盘锦)
+    types: tuple[TypeRule, ...]
+    time: TimeRule
+    synonyms: dict[str, str] = field(default_factory=dict)
+    indicators: tuple[str, ...] = ()
+
+    def detect_score(self, title: str, head: str) -> float:
+        return 2 * sum(1 for p in self.detect_title if p.search(title)) + sum(1 for p in self.detect_text if p.search(head))
+
+    def report_type(self, title: str, body_head: str) -> str:
+        return next((t.name for t in self.types if t.matches(title, body_head)), "其他")
+
+    def short_entity(self, name: str) -> str:
+        """The name people type: 澜川新能源科技股份有限公司 -> 澜川新能源科技."""
+        for suffix in self.entity_suffixes:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                return name[: -len(suffix)]
+        return name
+
+
+def _pattern(text: str | None) -> Pattern | None:
+    return re.compile(text) if text else None
+
+
+def load_profile(path: Path) -> ReportProfile:
+    """One TOML file -> a frozen profile; a bad file names itself and the problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        detect, entity, time, query = (data.get(k, {}) for k in ("detect", "entity", "time", "query"))
+        return ReportProfile(
+            name=data["name"], label=data.get("label", data["name"]), description=data.get("description", ""),
+            priority=int(data.get("priority", 0)),
+            detect_title=tuple(re.compile(p) for p in detect.get("title", [])),
+            detect_text=tuple(re.compile(p) for p in detect.get("text", [])),
+            min_score=float(detect.get("min_score", 1)),
+            entity_patterns=tuple(re.compile(p) for p in entity.get("patterns", [])),
+            content_entity=_pattern(entity.get("content_pattern")),
+            entity_suffixes=tuple(sorted(entity.get("suffixes", []), key=len, reverse=True)),
+            frequent_suffixes=tuple(entity.get("frequent_suffixes", [])),
+            entity_is_place=bool(entity.get("is_place", False)),
+            types=tuple(TypeRule(t["name"], _pattern(t.get("title")), _pattern(t.get("title_not")), _pattern(t.get("body")))
+                        for t in data.get("types", [])),
+            time=TimeRule(
+                report_period=time.get("report_period", "none"), review_cues=_pattern(time.get("review_cues")),
+                review_offset=int(time.get("review_offset", -1)), plan_cues=_pattern(time.get("plan_cues")),
+                year_patterns=tuple(re.compile(p) for p in time.get("year_patterns", [])),
+                also_covers=tuple(int(x) for x in time.get("also_covers", [])),
+            ),
+            synonyms=dict(query.get("synonyms", {})),
+            indicators=tuple(sorted(query.get("indicators", []), key=len, reverse=True)),
+        )
+    except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"report profile {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def load_profiles(extra_dir: str | None = None) -> dict[str, ReportProfile]:
+    """The shipped profiles, then any in `extra_dir` (same name replaces), highest priority first."""
+    files = sorted(PROFILE_DIR.glob("*.toml"))
+    if extra_dir:
+        files += sorted(Path(extra_dir).glob("*.toml"))
+    profiles: dict[str, ReportProfile] = {}
+    for f in files:
+        p = load_profile(f)
+        profiles[p.name] = p
+    return dict(sorted(profiles.items(), key=lambda kv: -kv[1].priority))
+
+
+def get_profile(name: str | None) -> ReportProfile:
+    profiles = load_profiles()
+    return profiles.get(name or "generic") or profiles["generic"]
+
+
+def detect_profile(title: str, head: str, forced: str | None = None) -> ReportProfile:
+    """The profile whose title and text cues score highest (ties: priority); generic when none fits."""
+    profiles = load_profiles()
+    if forced:
+        if forced not in profiles:
+            raise ValueError(f"unknown report profile {forced!r}; known: {', '.join(profiles)}")
+        return profiles[forced]
+    best, best_score = profiles["generic"], 0.0
+    for p in profiles.values():
+        score = p.detect_score(title, head)
+        if score >= p.min_score and score > best_score:
+            best, best_score = p, score
+    return best
+
+
+def query_synonyms() -> dict[str, str]:
+    """Abbreviations of every profile: a question is typed before we know which report answers it."""
+    out: dict[str, str] = {}
+    for p in reversed(list(load_profiles().values())):
+        out.update(p.synonyms)
+    return out
+
+
+def query_indicators() -> list[str]:
+    return sorted({i for p in load_profiles().values() for i in (*p.indicators, *p.synonyms, *p.synonyms.values())},
+                  key=len, reverse=True)
