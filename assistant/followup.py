@@ -1,0 +1,71 @@
+"""Follow-up questions without an LLM: what an earlier turn said fills what the new question leaves out."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS
+
+_CUE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|同期|同样)[，,]?|[呢吗？?。！!，,\s]+$")
+_RESULT_TAIL = re.compile(r"(实际)?(完成|实现|达到|提升到|下降)了|增长了|(是|有)?(多少|几)[人个家项元亿万吨]*")
+
+
+_SIBLINGS = {"农村": "城镇", "城镇": "农村", "出口": "进口", "进口": "出口", "支出": "收入", "收入": "支出"}
+
+
+def resolve_followup(question: str, history: list[str], understand) -> str:
+    """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them.
+
+    「那沈阳呢？」 swaps the city, 「去年呢？」/「2025年的目标呢？」 the year, 「固投呢？」 the indicator of the
+    previous question; a longer follow-up without city or year gets them prefixed."""
+    if not history:
+        return question
+    base = history[0]
+    for earlier in history[1:]:
+        base = resolve_followup(earlier, [base], understand)
+    prev = understand(base)
+    cur = understand(question)
+    q = question.strip()
+    cities = cur.cities or prev.cities
+    rel = next((w for w in _RELATIVE if w in q), None)
+    years = [y for y in cur.years if not rel]
+    if rel == "今年" and prev.years:
+        # 「今年」 in a follow-up: the year of the report that answered the previous turn
+        years = [prev.years[0] + (1 if prev.intent == "result" else 0)]
+    elif rel == "今年" or (rel and not prev.years):
+        years = understand(f"{''.join(cities[:1])}{rel}").years
+    elif rel:
+        years = [prev.years[0] + _RELATIVE[rel]]
+    rest = q
+    for name in cur.cities:
+        rest = rest.replace(name, "")
+    if rel:
+        rest = rest.replace(rel, "")
+    rest = re.sub(r"(20\d{2})年?", "", rest)
+    rest = _CUE.sub("", _CUE.sub("", rest.strip())).strip("的 ")
+    if cur.cities and (years or not prev.years) and len(rest) > 8:
+        return question  # already standalone
+    years = years or prev.years
+    asks_target = bool(TARGET_WORDS.search(rest))
+    topic = re.sub(r"目标|预期|计划|要达到|要|是多少|多少|呢|的|(达到|完成|实现|增长)了?", "", rest)
+    if len(rest) > 8 and not rest.startswith("目标"):
+        body = rest  # a full question that only lacks its city or year
+    else:
+        body = base
+        for name in prev.cities:
+            body = body.replace(name, "")
+        body = re.sub(r"(20\d{2})年?|今年|去年|明年|前年", "", body).strip("，, 的？?")
+        indicator = next((t for t in INDICATORS if t in body), None)
+        if topic and indicator and topic in indicator and topic != indicator:
+            body = body[: body.index(indicator)] + indicator[: indicator.rindex(topic)] + rest  # 「总额达到了多少？」
+        elif topic in _SIBLINGS and _SIBLINGS[topic] in body:
+            body = body.replace(_SIBLINGS[topic], topic, 1)  # 「农村的呢？」
+        elif topic and indicator and len(topic) > 1:
+            body = body.replace(indicator, topic, 1)  # 「固投呢？」
+        elif topic:
+            body = f"{body}，{topic}"
+        if asks_target:
+            body = _RESULT_TAIL.sub("", body).rstrip("？?的，,")
+            body += "是多少" if "目标" in body else "目标是多少"
+    prefix = "".join(cities) + "".join(f"{y}年" for y in years)
+    return f"{prefix}{body}"
