@@ -96,6 +96,9 @@ class AnswerOut(BaseModel):
     error: str | None
     context: list[CitationOut]
     refusal_reason: str | None = Field(None, description="Why the reports cannot answer, when refused")
+    clarify: dict[str, Any] | None = Field(
+        None, description="When the question fits several entities alike: {question, options} to ask back")
+    notes: list[str] = Field(default_factory=list, description="How the question was read (a name typo fixed …)")
 
 
 class ReportOut(BaseModel):

@@ -9,18 +9,22 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answering import NOT_MENTIONED, REFUSAL, ExtractiveAnswerer, LLMAnswerer
+from assistant.answering import NOT_MENTIONED, ExtractiveAnswerer, LLMAnswerer
 from assistant.citations import statements, strip_invalid
 from assistant.errors import EmptyIndexError, LLMError
-from assistant.followup import resolve_followup
+from assistant.followup import named_entities, named_places, resolve_followup
+from assistant.names import apply as apply_corrections
+from assistant.names import find_typos
 from assistant.normalize import normalize_question
 from assistant.places import find_places, place_levels
 from assistant.profiles import get_profile
 from assistant.query import QueryInfo
 from assistant.records import Answer, Citation, Passage
+from assistant.refusals import ambiguous_entities, ask_back, refusal_text
 from assistant.retrieval import Filters, HybridRetriever
 
 
@@ -43,7 +47,9 @@ class AnswerPipeline:
             try:
                 out = self.condense_llm.invoke(render("condense", history="\n".join(f"用户：{h}" for h in history), question=question))
                 text = str(getattr(out, "content", out)).strip().splitlines()[0].strip()
-                if text:
+                # the rewrite must keep every entity the user named in the new question
+                named = named_entities(question, self.retriever.understand(question))
+                if text and all(n in text for n in named):
                     return text
             except Exception:  # noqa: BLE001 - a failing condense step falls back to the rules
                 pass
@@ -109,9 +115,12 @@ class AnswerPipeline:
         if not typed:
             yield Answer(question=question, answer="请输入问题。", refused=True, error="empty question")
             return
-        standalone = self.standalone(typed, history)
+        self.retriever.view.refresh()
+        corrections = find_typos(typed, self.retriever.view.aliases)
+        standalone = self.standalone(apply_corrections(typed, corrections), history)
         info, passages = self.retrieve(standalone, filters)
-        yield from self.answer(question, standalone, info, passages, filters, t0, time.perf_counter())
+        notes = [f"按「{c.alias}」理解（问题中写的是「{c.typed}」）。" for c in corrections]
+        yield from self.answer(question, standalone, info, passages, filters, t0, time.perf_counter(), notes)
 
     def retrieve(self, standalone: str, filters: Filters) -> tuple[QueryInfo, list[Passage]]:
         info = self.retriever.understand(standalone)
@@ -120,16 +129,43 @@ class AnswerPipeline:
         return info, self.retriever.retrieve(standalone, filters, info=info)
 
     def answer(self, question: str, standalone: str, info: QueryInfo, passages: list[Passage], filters: Filters,
-               t0: float, t1: float) -> Iterator[str | Answer]:
+               t0: float, t1: float, notes: list[str] | None = None) -> Iterator[str | Answer]:
+        notes = list(notes or [])
         reason = self.refusal_reason(info, passages, filters)
+        if reason is None and filters.empty and not named_places(info.text, info):
+            cands = self.extractive.candidates(info.text, info, passages)
+            entities = ambiguous_entities(info, cands, passages)
+            if 1 < len(entities) <= 3:
+                # a question several reports answer alike: answer it for each of them
+                info = replace(info, cities=entities, mentions=[], compare=True)
+                passages = self.retriever.retrieve(standalone, filters, info=info)
+                notes.append(f"问题没有指明对象，以下分别按{'、'.join(entities)}回答。")
+            elif entities:
+                clarify = ask_back(entities, self.retriever.view.place_entities)
+                text = clarify.text()
+                yield text
+                yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
+                             timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
+                             clarify=clarify.to_dict(), notes=notes)
+                return
+        if reason and not filters.empty:
+            hidden = self.hidden_by_filter(standalone, filters)
+            if hidden:
+                reason, text = "hidden by filter", hidden
+            else:
+                text = refusal_text(reason, info, self.retriever.view.reports)
+        elif reason:
+            text = refusal_text(reason, info, self.retriever.view.reports)
         if reason:
-            yield REFUSAL
+            yield text
             yield Answer(
-                question=question, answer=REFUSAL, refused=True, standalone_question=standalone,
+                question=question, answer=text, refused=True, standalone_question=standalone,
                 related=[Citation.from_passage(n, p) for n, p in enumerate(passages[:3], start=1)],
-                timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason=reason,
+                timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason=reason, notes=notes,
             )
             return
+        if notes:
+            yield "".join(notes) + "\n"
         parts: list[str] = []
         error = None
         try:
@@ -145,7 +181,20 @@ class AnswerPipeline:
             for delta in self.extractive.stream(standalone, info, passages):
                 parts.append(delta)
                 yield delta
-        yield self.finish(question, standalone, "".join(parts), passages, t0, t1, error)
+        result = self.finish(question, standalone, "".join(parts), passages, t0, t1, error)
+        result.notes = notes
+        if notes and not result.refused:
+            result.answer = "".join(notes) + "\n" + result.answer
+        yield result
+
+    def hidden_by_filter(self, standalone: str, filters: Filters) -> str | None:
+        """The filters hide the answer: say so, and which report has it, instead of 'not in the reports'."""
+        info, passages = self.retrieve(standalone, Filters())
+        if self.refusal_reason(info, passages, Filters()) is not None:
+            return None
+        shown = "、".join([*filters.cities, *(f"{y}年" for y in filters.years)]) or "所选报告"
+        title = passages[0].chunk.title
+        return f"当前筛选「{shown}」下没有找到；在全部报告中，《{title}》有相关内容。清除筛选后再问即可。"
 
     def finish(self, question: str, standalone: str, text: str, passages: list[Passage], t0: float, t1: float,
                error: str | None = None) -> Answer:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS
+from assistant.places import find_places
+from assistant.query import _RELATIVE, INDICATORS, TARGET_WORDS, QueryInfo
 
 _CUE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|同期|同样)[，,]?|[呢吗？?。！!，,\s]+$")
 _RESULT_TAIL = re.compile(r"(实际)?(完成|实现|达到|提升到|下降)了|增长了|(是|有)?(多少|几)[人个家项元亿万吨]*")
@@ -26,7 +27,8 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
     prev = understand(base)
     cur = understand(question)
     q = question.strip()
-    cities = cur.cities or prev.cities
+    places = named_places(q, cur)  # a place the corpus has no report of is still what the user asks about
+    cities = cur.cities or places or prev.cities
     rel = next((w for w in _RELATIVE if w in q), None)
     years = [y for y in cur.years if not rel]
     if rel == "今年" and prev.years:
@@ -37,14 +39,15 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
     elif rel:
         years = [prev.years[0] + _RELATIVE[rel]]
     rest = q
-    for name in cur.cities:
+    for name in [*(cur.mentions or cur.cities), *places]:
         rest = rest.replace(name, "")
     if rel:
         rest = rest.replace(rel, "")
     rest = re.sub(r"(20\d{2})年?", "", rest)
     rest = _CUE.sub("", _CUE.sub("", rest.strip())).strip("的 ")
-    if cur.cities and (years or not prev.years) and len(rest) > 8:
-        return question  # already standalone
+    names_topic = len(rest) > 8 or any(t in rest for t in INDICATORS)
+    if (cur.cities or places) and (years or not prev.years) and names_topic:
+        return question  # already standalone: what it names wins over what was said before
     years = years or prev.years
     asks_target = bool(TARGET_WORDS.search(rest))
     topic = re.sub(r"目标|预期|计划|要达到|要|是多少|多少|呢|的|(达到|完成|实现|增长)了?", "", rest)
@@ -52,7 +55,7 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
         body = rest  # a full question that only lacks its city or year
     else:
         body = base
-        for name in prev.cities:
+        for name in [*(prev.mentions or prev.cities), *named_places(base, prev)]:
             body = body.replace(name, "")
         body = re.sub(r"(20\d{2})年?|今年|去年|明年|前年", "", body).strip("，, 的？?")
         indicator = next((t for t in INDICATORS if t in body), None)
@@ -69,3 +72,16 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
             body += "是多少" if "目标" in body else "目标是多少"
     prefix = "".join(cities) + "".join(f"{y}年" for y in years)
     return f"{prefix}{body}"
+
+
+def named_places(question: str, info: QueryInfo) -> list[str]:
+    """Place names in the question that are not one of its corpus entities (北京 when no report is about it)."""
+    text = question
+    for said in sorted(info.mentions, key=len, reverse=True):
+        text = text.replace(said, " ")
+    return [p for p in find_places(text) if p not in info.cities and re.sub("[市省]$", "", p) not in info.cities]
+
+
+def named_entities(question: str, info: QueryInfo) -> list[str]:
+    """The words of the question that name an entity: corpus entities as typed, and other places."""
+    return [*(info.mentions or info.cities), *named_places(question, info)]

@@ -148,6 +148,8 @@ class Answer:
     error: str | None = None
     context: list[Citation] = field(default_factory=list)  # every passage the answerer saw, numbered
     refusal_reason: str | None = None
+    clarify: dict[str, Any] | None = None  # {question, options} when the question is asked back
+    notes: list[str] = field(default_factory=list)  # how the question was read (a typo fixed, per-entity answers)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,4 +164,6 @@ class Answer:
             "error": self.error,
             "context": [c.to_dict() for c in self.context],
             "refusal_reason": self.refusal_reason,
+            "clarify": self.clarify,
+            "notes": list(self.notes),
         }

@@ -135,7 +135,8 @@ def test_extractive_answers_carry_the_figure_and_a_citation(qa, question, expect
 @pytest.mark.parametrize("question", ["大连2024年地区生产总值增长多少？", "盘锦2019年地区生产总值是多少？", "杭州2025年的预期目标有哪些？"])
 def test_unanswerable_is_refused_with_related_passages(qa, question):
     ans = qa.ask(question)
-    assert ans.refused and ans.answer == REFUSAL and not ans.citations
+    assert ans.refused and not ans.citations
+    assert ans.answer == REFUSAL or "没有「" in ans.answer or "其中没有" in ans.answer, ans.answer
 
 
 def test_followups_resolve_without_llm(qa):

@@ -153,7 +153,7 @@ def test_report_filter(shared_ui):
 def test_refusal_lists_possibly_related_passages(shared_ui):
     steps, turns = ask(shared_ui, "北京2024年GDP是多少")
     html = steps[-1][0][-1]["content"]
-    assert turns[0]["refused"] and "没有找到" in html
+    assert turns[0]["refused"] and "没有「北京」" in html  # the refusal names what is missing
     assert "可能相关的段落" in html and 'class="rq-card rq-related"' in html
 
 

@@ -1,0 +1,85 @@
+"""The conversation as a person has it: a name typed wrong, a vague question, a filter that hides the
+answer, a follow-up that names a new place, and refusals that say what is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.names import find_typos
+from assistant.qa import ReportQA
+from assistant.retrieval import Filters
+from tests.fakes import BigramEmbedder, indexed_sample_corpus
+
+ALIASES = {"盘锦": "盘锦", "沈阳": "沈阳", "福州": "福州", "澜川新能源": "澜川新能源科技股份有限公司",
+           "澜川": "澜川新能源科技股份有限公司"}
+
+
+@pytest.mark.parametrize("question, typed, entity", [
+    ("盘金2024年地区生产总值增长多少", "盘金", "盘锦"),  # same sound
+    ("澜州新能源2023年营业收入", "澜州新能源", "澜川新能源科技股份有限公司"),  # one character off
+])
+def test_typos_match_the_entity_meant(question, typed, entity):
+    [c] = find_typos(question, ALIASES)
+    assert (c.typed, c.entity) == (typed, entity)
+
+
+@pytest.mark.parametrize("question", ["盘锦2024年GDP", "抚州2023年GDP", "2024年经济增长多少", "今年的重点工作有哪些"])
+def test_no_typo_is_invented(question):
+    assert find_typos(question, ALIASES) == []  # a real name, a real other city (抚州), or no name at all
+
+
+def test_two_equally_near_names_are_not_guessed():
+    assert find_typos("福洲的情况", {"福州": "福州", "福舟": "福舟"}) == []
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    return ReportQA(indexed_sample_corpus(tmp_path_factory.mktemp("conv")), BigramEmbedder())
+
+
+def test_a_typo_is_answered_with_a_note(qa):
+    a = qa.ask("盘金2024年地区生产总值增长多少")
+    assert not a.refused and "3.5%" in a.answer
+    assert a.notes and "按「盘锦」理解" in a.answer
+    assert {c.city for c in a.citations} == {"盘锦"}
+
+
+def test_a_vague_question_is_asked_back_or_answered_per_city(qa):
+    a = qa.ask("2023年一般公共预算收入是多少")
+    if a.clarify:  # more than three cities fit alike: ask which
+        assert a.refused and a.refusal_reason == "clarify"
+        assert a.clarify["question"] == "您想问哪个城市？" and len(a.clarify["options"]) > 3
+        assert all(o in a.answer for o in a.clarify["options"])
+    else:  # two or three: one answer per city, each said to be so
+        assert not a.refused and a.notes and a.notes[0].startswith("问题没有指明对象")
+        cities = {c.city for c in a.citations}
+        assert 2 <= len(cities) <= 3 and all(f"{city}：" in a.answer for city in cities)
+    # naming the city answers it
+    assert not qa.ask("沈阳2023年一般公共预算收入是多少").refused
+
+
+def test_a_filter_that_hides_the_answer_says_so(qa):
+    a = qa.ask("盘锦2024年地区生产总值增长多少", filters=Filters(cities=["济南"]))
+    assert a.refused and a.refusal_reason == "hidden by filter"
+    assert "当前筛选「济南」下没有找到" in a.answer and "盘锦" in a.answer
+
+
+def test_refusals_name_what_is_missing(qa):
+    place = qa.ask("大连2024年地区生产总值增长多少？")
+    assert place.refused and "没有「大连」" in place.answer and "盘锦" in place.answer  # and what is there
+    year = qa.ask("盘锦2019年地区生产总值是多少？")
+    assert year.refused and "2019年" in year.answer and "已收录盘锦" in year.answer
+
+
+def test_a_follow_up_naming_a_new_place_keeps_it(qa):
+    a = qa.ask("北京2024年GDP是多少？", history=["商丘2024年的预期目标是什么"])
+    assert a.standalone_question == "北京2024年GDP是多少"  # not rewritten into a question about 商丘
+    assert a.refused and "北京" in a.answer and not a.citations
+    b = qa.ask("那沈阳呢？", history=["盘锦2024年地区生产总值增长多少"])
+    assert b.standalone_question.startswith("沈阳2024年")
+
+
+def test_clarify_and_notes_are_in_the_json(qa):
+    d = qa.ask("2023年一般公共预算收入是多少").to_dict()
+    assert "clarify" in d and "notes" in d
+    assert (d["clarify"] is None) == bool(d["notes"])
