@@ -14,7 +14,7 @@ from assistant.citations import marker
 from assistant.profiles import get_profile
 from assistant.query import QueryInfo
 from assistant.records import Passage
-from assistant.terms import answer_units, key_clause, question_terms, term_cover, term_weights
+from assistant.terms import answer_units, key_clause, mentions, question_terms, term_cover, term_weights
 
 REFUSAL = "在已收录的报告中没有找到相关内容。"
 NOT_MENTIONED = "报告中未提及"
@@ -86,7 +86,7 @@ class ExtractiveAnswerer:
                 if len(sent) < 6:
                     continue
                 covered = sum(w * term_cover(t, sent) for t, w in weights.items())
-                context = sum(w for t, w in weights.items() if t not in sent and t in header)
+                context = sum(w for t, w in weights.items() if not mentions(t, sent) and mentions(t, header))
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
                 opening = info.about_report and p.chunk.ordinal == 0  # date line, meeting and speaker live here
@@ -178,7 +178,8 @@ def _run_after(first: Candidate, passages: list[Passage], max_chars: int = 400, 
 def _about(p: Passage) -> str:
     """「盘锦2024年：」 before a lead, from the passage's metadata: whose figure, and of which year."""
     c = p.chunk
-    words = f"{c.entity or ''}{f'{c.period}年' if c.period else ''}"
+    plan = c.period is not None and c.period == c.year and get_profile(c.profile).time.report_period == "sections"
+    words = f"{c.entity or ''}{f'{c.period}年' if c.period else ''}{'（计划/目标）' if plan else ''}"
     return f"{words}：" if words else ""
 
 
@@ -236,7 +237,7 @@ def _figure_follows(kind: str, sent: str, weights: dict[str, int]) -> bool:
     figure = _KIND_FIGURE.get(kind)
     if figure is None:
         return False
-    for term in weights:
+    for term in (alt for t in weights for alt in t.split("|")):
         for m in re.finditer(re.escape(term), sent):
             after = sent[m.end() : m.end() + 12]
             f = figure.search(after)

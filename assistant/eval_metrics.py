@@ -55,7 +55,7 @@ def statement_supported(statement: str, cited_texts: list[str]) -> bool:
     if not cited_texts:
         return False
     joined = "\n".join(cited_texts)
-    body = ATTRIBUTION.sub("", re.sub(r"^[^：:《]{1,12}[：:]", "", statement.strip()).strip()).strip()
+    body = ATTRIBUTION.sub("", re.sub(r"^[^：:《]{1,20}[：:]", "", statement.strip()).strip()).strip()
     if body and body in joined:
         return True
     figures = [f.strip() for f in _FIGURE.findall(body) if any(ch.isdigit() for ch in f)]

@@ -74,6 +74,8 @@ class Coverage:
     def of(cls, r: Report, chunks: list[Chunk]) -> Coverage:
         rule = get_profile(r.profile).time
         periods = {c.period for c in chunks if c.period is not None}
+        if rule.report_period == "sections" and r.year is not None:
+            periods.add(r.year)  # a report of Y always sets out Y's plans, whatever its headings say
         periods |= {p + off for p in list(periods) for off in rule.also_covers}
         return cls(r.entity, r.year, frozenset(periods), rule.report_period == "none")
 

@@ -21,18 +21,28 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: 
     text = question
     for name in cities:
         text = text.replace(name, " ")
+    said: dict[str, str] = {}  # full form -> the words the question used (研究与试验发展 -> 研发)
     for short, full in sorted(SYNONYMS.items(), key=lambda kv: -len(kv[0])):
         if short in text and full not in text:
             text = text.replace(short, f" {full} ")
+            said.setdefault(full, short)
     terms = [t for t in tokenize(text)
              if len(t) > 1 and not _QUESTION_NOISE.fullmatch(t) and not _INTENT_WORDS.fullmatch(t)
              and not re.fullmatch(r"\d{4}", t)]
+    # a report may use either form: 「研发经费投入」 states what 「研发投入」 asks as well as 研究与试验发展 would
+    terms = [f"{t}|{said[t]}" if len(said.get(t, "")) > 1 else t for t in terms]
     return list(dict.fromkeys(terms))
 
 
 def term_weights(terms: list[str]) -> dict[str, int]:
-    """Longer terms carry more of the question (地区生产总值 over 增长), capped so one term cannot dominate."""
-    return {t: min(len(t), 4) for t in terms}
+    """Longer terms carry more of the question (地区生产总值 over 增长), capped so one term cannot dominate.
+    A term may be alternatives (`研究与试验发展|研发`): either form states it."""
+    return {t: min(max(len(a) for a in t.split("|")), 4) for t in terms}
+
+
+def mentions(term: str, text: str) -> bool:
+    """The text holds the term, or one of its alternatives."""
+    return any(alt in text for alt in term.split("|"))
 
 
 def sentences(text: str, windows: bool = True) -> list[str]:
@@ -98,6 +108,8 @@ def key_clause(sentence: str, weights: dict[str, int], fits: Callable[[str], flo
 def term_cover(term: str, sent: str) -> float:
     """1 for the whole term; partial credit when most of its character pairs appear
     (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
+    if "|" in term:
+        return max(term_cover(alt, sent) for alt in term.split("|"))
     if term in sent:
         return 1.0
     if len(term) < 3:
