@@ -22,7 +22,8 @@ from assistant.loading import discover, load_document
 from assistant.records import Chunk, Passage, content_hash
 from assistant.settings import Settings
 
-TYPES = ("fact", "target", "list", "compare", "followup", "unanswerable")
+TYPES = ("fact", "target", "list", "multi", "compare", "reason", "followup", "unanswerable")
+SPLITS = ("dev", "test")
 HIGHER_IS_BETTER = ("recall_at_k", "mrr", "answer_accuracy", "citation_precision", "refusal_rate")
 LOWER_IS_BETTER = ("false_refusal_rate",)
 TOLERANCE = 0.02
@@ -40,7 +41,9 @@ class Item:
     evidence2: str | None = None
     history: list[str] = field(default_factory=list)
     city: str | None = None
+    entity: str | None = None
     year: int | None = None
+    split: str | None = None  # dev (tune on it) or test (report it), assigned by report
 
 
 def load_items(path: Path) -> list[Item]:
@@ -85,7 +88,7 @@ def score(outcomes: list[Outcome], texts: dict[str, str]) -> dict[str, Any]:
         answerable = it.type != "unanswerable"
         spans = evidence_spans(it, texts)
         rel = [any(esrc == psrc and m.overlaps((a, b), (ps, pe)) for esrc, a, b in spans) for psrc, ps, pe, _ in o.passages]
-        row: dict[str, Any] = {"id": it.id, "type": it.type, "latency_ms": o.latency_ms, "context_chars": o.context_chars,
+        row: dict[str, Any] = {"id": it.id, "type": it.type, "split": it.split, "latency_ms": o.latency_ms, "context_chars": o.context_chars,
                                "refused": o.refused}
         if answerable:
             row["recall_at_k"] = m.answer_recall(it.answers, [t for *_, t in o.passages])
@@ -116,7 +119,38 @@ def score(outcomes: list[Outcome], texts: dict[str, str]) -> dict[str, Any]:
         }
 
     by_type = {t: summarize([r for r in per_item if r["type"] == t]) for t in TYPES if any(r["type"] == t for r in per_item)}
-    return {"overall": summarize(per_item), "by_type": by_type, "items": per_item}
+    by_split = {sp: summarize([r for r in per_item if r["split"] == sp]) for sp in SPLITS
+                if any(r["split"] == sp for r in per_item)}
+    return {"overall": summarize(per_item), "by_type": by_type, "by_split": by_split, "items": per_item}
+
+
+def verdict(item: Item, answer: str, refused: bool) -> str:
+    """right, wrong or refused: what the perturbation suite compares between a question and its variants."""
+    if refused:
+        return "refused"
+    if item.type == "unanswerable":
+        return "wrong"
+    return "right" if m.answer_correct(item.answers, answer) else "wrong"
+
+
+def run_perturbations(qa, outcomes: list[Outcome]) -> dict[str, Any]:
+    """Every question in the variants of eval_perturb; the share that keep the original's verdict."""
+    from assistant.eval_perturb import VARIANTS, variants
+
+    kept: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    changed = []
+    for o in outcomes:
+        original = verdict(o.item, o.answer, o.refused)
+        for name, question in variants(o.item.question).items():
+            ans = qa.ask(question, history=o.item.history)
+            now = verdict(o.item, ans.answer, ans.refused)
+            kept[name].append(1.0 if now == original else 0.0)
+            if now != original:
+                changed.append({"id": o.item.id, "variant": name, "question": question, "was": original, "now": now})
+    every = [v for vs in kept.values() for v in vs]
+    return {"same_verdict": m.mean(every), "n": len(every),
+            "by_variant": {name: {"n": len(vs), "same_verdict": m.mean(vs)} for name, vs in kept.items()},
+            "changed": changed}
 
 
 # --- the three pipelines -------------------------------------------------------------------------
@@ -136,6 +170,21 @@ def _answer_over(qa, question: str, passages: list[Passage]) -> tuple[str, bool]
     info = qa.retriever.understand(question)
     text = "".join(qa.extractive.stream(question, info, passages))
     return text, text.startswith(NOT_MENTIONED)
+
+
+def naive_answers(qa, outcomes: list[Outcome]) -> list[Outcome]:
+    """The naive extractive baseline over the same passages: the one sentence sharing most words with the
+    question, never a refusal unless nothing was retrieved. What the answerer adds shows against it."""
+    from assistant.terms import answer_units
+
+    out = []
+    for o in outcomes:
+        words = {w for w in qa.keyword.tokenize(o.item.question) if len(w) > 1}
+        units = [(u, n) for n, (*_, text) in enumerate(o.passages, 1) for u in answer_units(text)]
+        best = max(units, key=lambda un: len(words & set(qa.keyword.tokenize(un[0]))), default=None)
+        answer = f"{best[0]}[{best[1]}]" if best else ""
+        out.append(Outcome(o.item, o.passages, answer, not best, o.citation_texts, o.latency_ms, o.context_chars))
+    return out
 
 
 def run_keyword_baseline(qa, items: list[Item], k: int) -> list[Outcome]:
@@ -210,10 +259,23 @@ def print_tables(console: Console, results: dict[str, dict[str, Any]], k: int) -
     for t, row in [*ours["by_type"].items(), ("overall", ours["overall"])]:
         table.add_row(t, str(row["n"]), *[_fmt(row[key], key) for key, _ in COLUMNS])
     console.print(table)
-    side = Table("pipeline", *[c[1] for c in COLUMNS], title=f"Side by side, same model, same k={k}")
+    if ours["by_split"]:
+        splits = Table("split", "n", *[c[1] for c in COLUMNS], title="ReportQA by split (tune on dev, report test)")
+        for sp, row in ours["by_split"].items():
+            splits.add_row(sp, str(row["n"]), *[_fmt(row[key], key) for key, _ in COLUMNS])
+        console.print(splits)
+    side = Table("pipeline", "split", *[c[1] for c in COLUMNS], title=f"Side by side, same model, same k={k}")
     for name, res in results.items():
-        side.add_row(name, *[_fmt(res["overall"][key], key) for key, _ in COLUMNS])
+        for sp, row in [("all", res["overall"]), *res["by_split"].items()]:
+            side.add_row(name, sp, *[_fmt(row[key], key) for key, _ in COLUMNS])
     console.print(side)
+
+
+def print_perturbations(console: Console, perturbed: dict[str, Any]) -> None:
+    table = Table("variant", "n", "same verdict", title="Perturbation suite: the same verdict as the original question")
+    for name, row in [*perturbed["by_variant"].items(), ("all", perturbed)]:
+        table.add_row(name, str(row["n"]), _fmt(row["same_verdict"], "same_verdict"))
+    console.print(table)
 
 
 def write_markdown(path: Path, results: dict[str, Any], outcomes: list[Outcome], k: int) -> None:
@@ -241,19 +303,39 @@ def write_markdown(path: Path, results: dict[str, Any], outcomes: list[Outcome],
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def compare_with_baseline(console: Console, current: dict[str, Any], baseline_file: Path) -> int:
+def baseline_record(k: int, ours: dict[str, Any], perturbed: dict[str, Any] | None) -> dict[str, Any]:
+    """What a saved baseline holds: overall and per-split metrics, and the perturbation score."""
+    record: dict[str, Any] = {"k": k, "overall": ours["overall"], "splits": ours["by_split"]}
+    if perturbed is not None:
+        record["perturbation_same_verdict"] = perturbed["same_verdict"]
+    return record
+
+
+def _gated(current: dict[str, Any], perturbed: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    groups = {"all": dict(current["overall"]), **{sp: row for sp, row in current["by_split"].items()}}
+    if perturbed is not None:
+        groups["all"]["perturbation_same_verdict"] = perturbed["same_verdict"]
+    return groups
+
+
+def compare_with_baseline(console: Console, current: dict[str, Any], baseline_file: Path,
+                          perturbed: dict[str, Any] | None = None) -> int:
+    """Fail when any gated metric drops by more than TOLERANCE, overall or on either split."""
     saved = json.loads(baseline_file.read_text(encoding="utf-8"))
-    base = saved.get("overall", saved)
-    table = Table("metric", "baseline", "now", "delta", "status", title=f"Gate against {baseline_file}")
+    base = {"all": dict(saved.get("overall", saved)), **saved.get("splits", {})}
+    if "perturbation_same_verdict" in saved:
+        base["all"]["perturbation_same_verdict"] = saved["perturbation_same_verdict"]
+    table = Table("split", "metric", "baseline", "now", "delta", "status", title=f"Gate against {baseline_file}")
     failed = False
-    for key in (*HIGHER_IS_BETTER, *LOWER_IS_BETTER):
-        old, new = base.get(key), current.get(key)
-        if old is None or new is None:
-            continue
-        delta = new - old
-        bad = delta < -TOLERANCE if key in HIGHER_IS_BETTER else delta > TOLERANCE
-        failed |= bad
-        table.add_row(key, f"{old:.3f}", f"{new:.3f}", f"{delta:+.3f}", "[red]DROP[/red]" if bad else "ok")
+    for group, now in _gated(current, perturbed).items():
+        for key in (*HIGHER_IS_BETTER, "perturbation_same_verdict", *LOWER_IS_BETTER):
+            old, new = base.get(group, {}).get(key), now.get(key)
+            if old is None or new is None:
+                continue
+            delta = new - old
+            bad = delta < -TOLERANCE if key not in LOWER_IS_BETTER else delta > TOLERANCE
+            failed |= bad
+            table.add_row(group, key, f"{old:.3f}", f"{new:.3f}", f"{delta:+.3f}", "[red]DROP[/red]" if bad else "ok")
     console.print(table)
     return 1 if failed else 0
 
@@ -266,10 +348,13 @@ def eval_settings(settings: Settings, corpus: Path) -> Settings:
 
 
 def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: Path | None, k: int, baselines: bool,
-             save_baseline: Path | None, judge: bool, console: Console, qa=None) -> int:
+             save_baseline: Path | None, judge: bool, console: Console, qa=None, perturb: bool = True,
+             split: str | None = None) -> int:
     from assistant.qa import ReportQA
 
     items = load_items(qa_file)
+    if split:
+        items = [it for it in items if it.split == split]
     corpus = corpus or settings.data_dir
     s = eval_settings(settings, corpus).model_copy(update={"top_k": k})
     qa = qa or ReportQA.from_settings(s)
@@ -280,27 +365,31 @@ def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: P
     outcomes = run_pipeline(qa, items)
     results = {"reportqa": score(outcomes, texts)}
     if baselines:
-        answerable = items
-        results["dense-500 (common recipe)"] = score(run_dense_baseline(qa, answerable, corpus, k), texts)
-        results["keyword only (BM25)"] = score(run_keyword_baseline(qa, answerable, k), texts)
+        results["naive extractive (same passages)"] = score(naive_answers(qa, outcomes), texts)
+        results["dense-500 (common recipe)"] = score(run_dense_baseline(qa, items, corpus, k), texts)
+        results["keyword only (BM25)"] = score(run_keyword_baseline(qa, items, k), texts)
+    perturbed = run_perturbations(qa, outcomes) if perturb else None
     if judge and qa.llm is not None:
         results["reportqa"]["overall"]["faithfulness"] = judge_faithfulness(qa, outcomes)
     print_tables(console, results, k)
+    if perturbed is not None:
+        print_perturbations(console, perturbed)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path("eval/results")
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"timestamp": stamp, "k": k, "qa": str(qa_file), "corpus": str(corpus), "mode": qa.mode,
                "embedding_model": qa.embedder.model_id, "overall": results["reportqa"]["overall"],
-               "pipelines": {n: {"overall": r["overall"], "by_type": r["by_type"]} for n, r in results.items()},
-               "items": results["reportqa"]["items"]}
+               "pipelines": {n: {"overall": r["overall"], "by_type": r["by_type"], "by_split": r["by_split"]}
+                             for n, r in results.items()},
+               "perturbation": perturbed, "items": results["reportqa"]["items"]}
     (out_dir / f"{stamp}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     write_markdown(out_dir / f"{stamp}.md", results, outcomes, k)
     console.print(f"results: {out_dir / stamp}.json, failures: {out_dir / stamp}.md")
     if save_baseline:
-        save_baseline.write_text(json.dumps({"k": k, "overall": results["reportqa"]["overall"]}, ensure_ascii=False, indent=1),
-                                 encoding="utf-8")
+        save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed), ensure_ascii=False,
+                                            indent=1), encoding="utf-8")
     if baseline:
-        return compare_with_baseline(console, results["reportqa"]["overall"], baseline)
+        return compare_with_baseline(console, results["reportqa"], baseline, perturbed)
     return 0
 
 

@@ -100,7 +100,9 @@ def sub_queries(info: QueryInfo) -> list[tuple[str, list[str], list[int]]]:
     if len(info.years) > 1:
         out = []
         for y in info.years:
-            q = _YEAR.sub(lambda m, y=y: f"{y}年" if int(m.group(1)) == y else "", info.text)
-            out.append((f"{y}年 {q}", info.cities, [y]))
+            q = _YEAR.sub(lambda m, y=y: m.group(0) if int(m.group(1)) == y else "\0", info.text)
+            # 「2023年和2024年的」 → 「2024年的」: the other year goes with the word that joined it
+            q = re.sub(r"[和与跟及、至到]?\0[和与跟及、至到]?", "", q)
+            out.append((q, info.cities, [y]))
         return out
     return [(info.text, info.cities, info.years)]

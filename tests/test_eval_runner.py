@@ -33,9 +33,9 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     qa_file = tmp_path / "qa.jsonl"
     items = [
         {"id": "a", "question": "济南2024年GDP增长目标是多少？", "answers": ["5.5%以上"], "type": "target",
-         "source": "001_856a73ee7808871b.txt", "evidence": "地区生产总值增长5.5%以上"},
-        {"id": "b", "question": "大连2024年GDP增长多少？", "answers": [], "type": "unanswerable"},
-        {"id": "c", "question": "那沈阳呢？", "history": ["济南2024年GDP增长目标是多少？"], "answers": ["6%以上"],
+         "source": "001_856a73ee7808871b.txt", "evidence": "地区生产总值增长5.5%以上", "split": "dev"},
+        {"id": "b", "question": "大连2024年GDP增长多少？", "answers": [], "type": "unanswerable", "split": "test"},
+        {"id": "c", "split": "test", "question": "那沈阳呢？", "history": ["济南2024年GDP增长目标是多少？"], "answers": ["6%以上"],
          "type": "followup", "source": "001_856a73ee7808871b.txt", "evidence": "地区生产总值增长6%以上"},
     ]
     qa_file.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
@@ -46,13 +46,37 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     code = run_eval(settings, qa_file, corpus, None, 5, True, saved, False, console, qa=qa)
     assert code == 0
     out = console.export_text()
-    assert "dense-500 (common recipe)" in out and "keyword only (BM25)" in out
+    assert "dense-500 (common recipe)" in out and "keyword only (BM25)" in out and "naive extractive" in out
+    assert "ReportQA by split" in out and "Perturbation suite" in out
     results = sorted((tmp_path / "eval" / "results").glob("*.json"))
     payload = json.loads(results[-1].read_text(encoding="utf-8"))
     assert payload["overall"]["refusal_rate"] == 1.0 and payload["overall"]["answer_accuracy"] == 1.0
     assert (tmp_path / "eval" / "results" / (results[-1].stem + ".md")).exists()
+    assert payload["pipelines"]["reportqa"]["by_split"]["test"]["n"] == 2
+    assert payload["perturbation"]["n"] >= 8 and payload["perturbation"]["by_variant"]["synonym"]["n"] >= 1
+    # the two splits are gated apart: a drop on test alone fails the gate
+    worse_test = json.loads(saved.read_text(encoding="utf-8"))
+    assert set(worse_test["splits"]) == {"dev", "test"} and "perturbation_same_verdict" in worse_test
+    worse_test["splits"]["test"]["refusal_rate"] = 2.0
+    saved.write_text(json.dumps(worse_test), encoding="utf-8")
+    assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
+    assert run_eval(settings, qa_file, corpus, None, 5, False, None, False, console, qa=qa, split="dev") == 0
+    dev_only = json.loads(sorted((tmp_path / "eval" / "results").glob("*.json"))[-1].read_text(encoding="utf-8"))
+    assert [r["id"] for r in dev_only["items"]] == ["a"]
     # a baseline better than what we get now makes the gate fail
     better = json.loads(saved.read_text(encoding="utf-8"))
+    better["splits"]["test"]["refusal_rate"] = 1.0
     better["overall"]["mrr"] = 1.5
     saved.write_text(json.dumps(better), encoding="utf-8")
     assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
+
+
+def test_perturbation_variants():
+    from assistant.eval_perturb import variants
+
+    v = variants("盘锦2024年GDP增长多少？")
+    assert v["no ？"] == "盘锦2024年GDP增长多少"
+    assert v["full-width digits"] == "盘锦２０２４年GDP增长多少？"
+    assert v["extra spaces"].split() == ["盘锦", "2024", "年", "GDP", "增长多少？"]
+    assert v["synonym"] == "盘锦2024年地区生产总值增长多少？"
+    assert "synonym" not in variants("福州城镇新增就业多少人")  # no term with a known other word: no variant
