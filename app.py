@@ -1,12 +1,8 @@
 """Start the ReportQA chat (and the HTTP API beside it): `python app.py` or `make run`."""
 
-import os
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported anywhere
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-from assistant.server import run_server  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+# importing the settings (server.py does so first) switches every telemetry and model-hub access off
+from assistant.server import run_server
+from assistant.settings import Settings
 
 if __name__ == "__main__":
     settings = Settings()

@@ -7,14 +7,12 @@ Handlers are plain `def`s, so the CPU-bound pipeline runs in Starlette's thread 
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import logging
-import os
-import re
 import secrets
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -25,7 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Query, Security, UploadFi
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.exceptions import HTTPException
 
 from assistant.errors import EmptyIndexError, IngestError, LLMError, ModelUnavailableError, ReportQAError
@@ -33,10 +31,11 @@ from assistant.loading import supported_suffixes
 from assistant.metadata import normalize_city
 from assistant.records import Answer
 from assistant.retrieval import Filters
+from assistant.security import Guard, allowed_hosts
+from assistant.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 
 log = logging.getLogger(__name__)
 
-UPLOAD_DIR = "uploads"
 MAX_FILES_PER_UPLOAD = 20
 _STATUS = {EmptyIndexError: 503, ModelUnavailableError: 503, LLMError: 503, IngestError: 400}
 
@@ -169,14 +168,20 @@ class ErrorOut(BaseModel):
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
+    type: Annotated[str, Field(max_length=64)]
+    text: Text | None = None
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: Annotated[str, Field(max_length=4000)] | list[ContentPart] | None = None
+    content: Text | Annotated[list[ContentPart], Field(max_length=50)] | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChatMessage:
+        if len(self.text()) > 4000:
+            raise ValueError("message text over 4000 characters")
+        return self
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -282,7 +287,7 @@ def create_api(qa, settings=None) -> FastAPI:
         if stream:
             items = _started(qa.stream(body.question, body.history, filters))
             return StreamingResponse(_ask_events(items), media_type="text/event-stream", headers=_SSE_HEADERS)
-        return qa.ask(body.question, body.history, filters).to_dict()
+        return _out(qa.ask(body.question, body.history, filters))
 
     @router.post("/chat/completions", response_model=ChatCompletionOut, responses={
         200: {"description": "OpenAI chat completion; " + SSE_CHAT, "content": {"text/event-stream": {"schema": _sse_event_schema(["message"], json_data=False)}}},
@@ -298,7 +303,7 @@ def create_api(qa, settings=None) -> FastAPI:
             items = _started(qa.stream(question, history, filters))
             return StreamingResponse(_chat_events(items, cid, created, model), media_type="text/event-stream",
                                      headers=_SSE_HEADERS)
-        result = qa.ask(question, history, filters).to_dict()
+        result = _out(qa.ask(question, history, filters))
         return {
             "id": cid, "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "finish_reason": "stop", "message": {
@@ -337,22 +342,25 @@ def create_api(qa, settings=None) -> FastAPI:
                                          f"{settings.max_file_mb:g} MB (REPORTQA_MAX_FILE_MB)")
             named[name] = f
             order.append(f"{UPLOAD_DIR}/{name}")
-        paths = []
-        if named:
-            uploads.mkdir(parents=True, exist_ok=True)
+        saved: list[Stored] = []
         for name, f in named.items():
             f.file.seek(0)
-            paths.append(_write_atomic(uploads / name, f.file.read()))
+            saved.append(store(uploads, name, f.file.read()))
+        as_source = {name: f"{UPLOAD_DIR}/{s.path.name}" for name, s in zip(named, saved, strict=True)}
+        order = [as_source.get(x.removeprefix(f"{UPLOAD_DIR}/"), x) if isinstance(x, str) else x for x in order]
+        paths = [s.path for s in saved]
         t0 = time.perf_counter()
         summary = qa.ingest(paths) if paths else None
         ids: dict[str, list[str]] = {}
         for r in qa.reports() if paths else []:
             ids.setdefault(r.source, []).append(r.report_id)
         outcomes: dict[str, dict[str, Any]] = {}
+        failed: set[Path] = set()
         for o in summary.outcomes if summary else []:
             if o.status in ("error", "duplicate"):
-                (Path(settings.data_dir) / o.source).unlink(missing_ok=True)  # keep uploads/ to what is indexed
+                failed.add(Path(settings.data_dir) / o.source)  # keep uploads/ to what is indexed
             outcomes[o.source] = {**asdict(o), "report_ids": ids.get(o.source, []) if o.status in ("indexed", "unchanged") else []}
+        discard_new(saved, failed)
         missing = {"status": "error", "message": "the ingest reported nothing for this file"}
         return {"files": [outcomes.get(x, {"source": x, **missing}) if isinstance(x, str) else x for x in order],
                 "seconds": round(time.perf_counter() - t0, 3)}
@@ -365,18 +373,17 @@ def create_api(qa, settings=None) -> FastAPI:
         match = next((r for r in reports if r.report_id == report_id), None)
         if match is None:
             raise HTTPException(404, f"no report with id {report_id!r}")
-        qa.remove(match.source)
         path = (Path(settings.data_dir) / match.source).resolve()
         deleted = path.parent == uploads.resolve() and path.is_file()
-        if deleted:
-            path.unlink()
+        qa.remove(match.source, path if deleted else None)
         return {"report_id": report_id, "source": match.source, "file_deleted": deleted,
                 "removed_report_ids": [r.report_id for r in reports if r.source == match.source]}
 
     app.include_router(router)
     _install_error_handlers(app)
     _drop_422(app)
-    app.add_middleware(_UploadSizeGuard, limit=MAX_FILES_PER_UPLOAD * max_bytes + 1024 * 1024)
+    app.add_middleware(Guard, hosts=allowed_hosts(settings.host, settings.allowed_hosts), origins=settings.allowed_origins,
+                       upload_limit=int(settings.max_upload_mb * 1024 * 1024))
     return app
 
 
@@ -386,25 +393,8 @@ def add_root_redirect(app: FastAPI) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-def safe_name(filename: str | None) -> str:
-    """A file name safe to write under uploads/: no folders, no control or shell characters, a supported suffix."""
-    name = unicodedata.normalize("NFKC", (filename or "").replace("\\", "/")).rsplit("/", 1)[-1]
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in supported_suffixes():
-        raise ValueError(f"unsupported file type; supported: {', '.join(supported_suffixes())}")
-    stem = re.sub(r"[^\w.\-]+", "_", stem).strip("._-")[:100] or "report"
-    return f"{stem}.{suffix.lower()}"
-
-
 def _refused(filename: str | None, message: str) -> dict[str, Any]:
     return {"source": filename or "(no name)", "status": "error", "message": message}
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
 
 
 _BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <REPORTQA_API_KEY>")
@@ -420,6 +410,18 @@ def _key_check(expected: str):
                                 headers={"WWW-Authenticate": "Bearer"})
 
     return check
+
+
+def plain(text: str) -> str:
+    """Answer text as plain text for any client: HTML from a report escaped, Markdown images and links
+    broken, so a client that renders Markdown neither loads `![](http://…)` nor runs `<img onerror>`."""
+    return html.escape(text, quote=False).replace("![", "!\\[").replace("](", "]\\(")
+
+
+def _out(answer: Answer) -> dict[str, Any]:
+    result = answer.to_dict()
+    result["answer"] = plain(result["answer"])
+    return result
 
 
 def _started(items: Iterator[str | Answer]) -> Iterator[str | Answer]:
@@ -440,7 +442,7 @@ def _sse(data: Any, event: str | None = None) -> str:
 def _ask_events(items: Iterator[str | Answer]) -> Iterator[str]:
     try:
         for item in items:
-            yield _sse(item.to_dict(), "answer") if isinstance(item, Answer) else _sse({"delta": item})
+            yield _sse(_out(item), "answer") if isinstance(item, Answer) else _sse({"delta": plain(item)})
     except Exception as exc:  # noqa: BLE001 - headers are sent: the error becomes the last event
         status, message = _describe(exc)
         yield _sse(_error_body(status, message)["error"], "error")
@@ -455,10 +457,10 @@ def _chat_events(items: Iterator[str | Answer], cid: str, created: int, model: s
     try:
         for item in items:
             if isinstance(item, Answer):
-                result = item.to_dict()
+                result = _out(item)
                 yield chunk({}, "stop", citations=result["citations"], reportqa=result)
             else:
-                yield chunk({"content": item})
+                yield chunk({"content": plain(item)})
     except Exception as exc:  # noqa: BLE001
         status, message = _describe(exc)
         yield _sse(_error_body(status, message))
@@ -521,21 +523,3 @@ def _drop_422(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-class _UploadSizeGuard:
-    """Refuse an upload whose declared size is over the limit before its body is read or spooled."""
-
-    def __init__(self, app, limit: int):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/v1/reports"):
-            length = dict(scope.get("headers") or []).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.limit:
-                response = JSONResponse(_error_body(413, f"upload of {int(length) / 1e6:.1f} MB is over the limit"),
-                                        status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

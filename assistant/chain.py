@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant import steering
 from assistant.answering import NOT_MENTIONED, ExtractiveAnswerer, LLMAnswerer
 from assistant.citations import statements, strip_invalid
 from assistant.errors import EmptyIndexError, LLMError
@@ -26,6 +27,7 @@ from assistant.query import QueryInfo
 from assistant.records import Answer, Citation, Passage
 from assistant.refusals import ambiguous_entities, ask_back, refusal_text
 from assistant.retrieval import Filters, HybridRetriever
+from assistant.steering import addresses_reader
 
 
 class AnswerPipeline:
@@ -182,9 +184,11 @@ class AnswerPipeline:
                 parts.append(delta)
                 yield delta
         result = self.finish(question, standalone, "".join(parts), passages, t0, t1, error)
-        result.notes = notes
         if notes and not result.refused:
             result.answer = "".join(notes) + "\n" + result.answer
+        if not result.refused and any(addresses_reader(c.text) for c in result.citations):
+            notes.append(steering.NOTE)  # shown beside the answer (the chat: under it), not inside it
+        result.notes = notes
         yield result
 
     def hidden_by_filter(self, standalone: str, filters: Filters) -> str | None:

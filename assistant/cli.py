@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -53,7 +54,7 @@ def config() -> None:
     table = Table("setting", "value", "env variable")
     for name in Settings.model_fields:
         value = getattr(s, name)
-        shown = "******" if "key" in name and value else str(value)
+        shown = "******" if isinstance(value, SecretStr) else str(value)
         table.add_row(name, shown, f"REPORTQA_{name.upper()}")
     table.add_row("index_dir", str(s.index_dir), "(home_dir/index)")
     console.print(table)
@@ -113,6 +114,34 @@ def ingest(
                   f"index: {qa.status()['chunks']} chunks, {qa.status()['reports']} reports")
     if summary.errors:
         raise typer.Exit(2)
+
+
+@app.command()
+@edge
+def check(
+    repair: Annotated[bool, typer.Option("--repair", help="Re-ingest every file found inconsistent")] = False,
+) -> None:
+    """Check the index: stored chunks against the manifest, the manifest against the files on disk."""
+    qa = _qa(Settings())
+    problems = qa.indexer.check()
+    if not problems:
+        status = qa.status()
+        console.print(f"索引一致：{status['files']} 个文件，{status['reports']} 篇报告，{status['chunks']} 个片段。")
+        return
+    table = Table("file", "problem", "repair", title="索引检查")
+    for p in problems:
+        table.add_row(p.source, p.message, "re-ingest" if p.repairable else "—")
+    console.print(table)
+    if repair:
+        summary = qa.indexer.repair(problems)
+        qa.retriever.view.refresh(force=True)
+        left = [p for p in qa.indexer.check() if p.repairable]
+        console.print(f"re-ingested {sum(1 for o in summary.outcomes if o.status == 'indexed')} file(s); "
+                      f"{len(left)} problem(s) left")
+        if left:
+            raise typer.Exit(1)
+    elif any(p.repairable for p in problems):
+        raise typer.Exit(1)
 
 
 def _print_skipped(skipped: list[tuple[str, str]]) -> None:

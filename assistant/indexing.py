@@ -36,6 +36,13 @@ class FileOutcome:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    message: str
+    repairable: bool  # re-ingesting the file fixes it
+
+
 @dataclass
 class IngestSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
@@ -80,7 +87,10 @@ class Indexer:
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
             for path in discover(paths):
                 try:
-                    doc = load_document(path, self.settings.data_dir, max_bytes)
+                    doc = load_document(path, self.settings.data_dir, max_bytes, self.settings.follow_symlinks)
+                    if len(doc.text) > self.settings.max_text_chars:
+                        raise IngestError(doc.source, f"{len(doc.text):,} characters of text, over the limit of "
+                                                      f"{self.settings.max_text_chars:,} (REPORTQA_MAX_TEXT_CHARS)")
                     seen_sources.add(doc.source)
                     origin[doc.source] = path.resolve()
                     pf = parse_document(doc, self.chunker, profile_for(path, self.settings))
@@ -125,6 +135,48 @@ class Indexer:
                         summary.outcomes.append(FileOutcome(source, "removed", message="file is gone"))
         summary.seconds = time.perf_counter() - t0
         return summary
+
+    def remove(self, source: str, delete_file: Path | None = None) -> None:
+        """Drop a file's chunks and manifest record (and the file itself when given), under the ingest
+        lock: a delete racing an ingest of the same name waits for it, so the index stays consistent."""
+        with self._locked():
+            self.store.remove_file(source)
+            if delete_file is not None:
+                delete_file.unlink(missing_ok=True)
+
+    def check(self) -> list[Problem]:
+        """The index against itself and the disk: every manifest record has exactly its chunks, every
+        stored chunk belongs to a committed file version, every file is still where it was read."""
+        problems: list[Problem] = []
+        manifest = self.store.files()
+        counts: dict[tuple[str, str], int] = {}
+        for chunk, file_hash in self.store.iter_chunks():
+            counts[(chunk.source, file_hash)] = counts.get((chunk.source, file_hash), 0) + 1
+        for source, record in sorted(manifest.items()):
+            have = counts.pop((source, record.file_hash), 0)
+            if have != record.n_chunks:
+                problems.append(Problem(source, f"{have} chunks stored, the manifest says {record.n_chunks}", True))
+            if self._file_gone(record):
+                problems.append(Problem(source, "the file is gone from disk (ingest --prune removes it)", False))
+        for (source, _), n in sorted(counts.items()):
+            if source in manifest:
+                problems.append(Problem(source, f"{n} chunks of an older version of the file", True))
+            else:
+                problems.append(Problem(source, f"{n} chunks of a file that is not in the manifest", True))
+        return problems
+
+    def repair(self, problems: list[Problem]) -> IngestSummary:
+        """Re-ingest what `check` found inconsistent: its chunks and record dropped, the file read again."""
+        manifest = self.store.files()
+        again: list[Path] = []
+        with self._locked():
+            for source in sorted({p.source for p in problems if p.repairable}):
+                record = manifest.get(source)
+                self.store.remove_file(source)
+                path = Path(record.path) if record and record.path else self.settings.data_dir / source
+                if path.exists():
+                    again.append(path)
+        return self.ingest(again) if again else IngestSummary()
 
     def _file_gone(self, record: FileRecord) -> bool:
         path = Path(record.path) if record.path else self.settings.data_dir / record.source

@@ -79,7 +79,7 @@ def parse_paths(paths: list[Path], settings: Settings) -> ParseResult:
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     for path in discover(paths):
         try:
-            doc = load_document(path, settings.data_dir, max_bytes)
+            doc = load_document(path, settings.data_dir, max_bytes, settings.follow_symlinks)
             result.files.append(parse_document(doc, chunker, profile_for(path, settings)))
         except IngestError as exc:
             result.skipped.append(exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
 
 
 def _finish(text: str, encoding: str, source: str) -> tuple[str, str]:
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if _printable_ratio(text[:20_000]) < 0.97:
         raise IngestError(source, f"binary file (decoded as {encoding}, but mostly control characters)")
     if not text.strip():
@@ -135,18 +136,35 @@ def supported_suffixes() -> list[str]:
 
 
 def source_name(path: Path, data_dir: Path | None) -> str:
-    """The file's name as stored in the index: relative to the data dir when inside it."""
+    """The file's name as stored in the index and shown: relative to the data dir when inside it, and
+    readable whatever bytes the name is made of."""
     if data_dir is not None:
         try:
-            return path.resolve().relative_to(data_dir.resolve()).as_posix()
+            return readable_name(path.resolve().relative_to(data_dir.resolve()).as_posix())
         except ValueError:
             pass
-    return path.name
+    return readable_name(path.name)
 
 
-def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | None = None) -> Document:
+def readable_name(name: str) -> str:
+    """A name from disk as people read it: bytes that are not UTF-8 (GBK names from Windows shares and
+    zip files) decoded as GB18030, whatever is left replaced; control characters dropped."""
+    if any("\udc80" <= ch <= "\udcff" for ch in name):
+        raw = os.fsencode(name)
+        try:
+            name = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", errors="replace")
+    return "".join(ch for ch in name if ch.isprintable())
+
+
+def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | None = None,
+                  follow_links: bool = False) -> Document:
     """Load one file; every failure is an `IngestError` naming the file and the cause."""
     source = source_name(path, data_dir)
+    if not follow_links and data_dir is not None and _links_out(path, data_dir):
+        raise IngestError(source, f"a link to {path.resolve()}, outside the data folder: not followed "
+                                  "(REPORTQA_FOLLOW_SYMLINKS=true to allow)")
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise IngestError(source, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}")
@@ -160,6 +178,13 @@ def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | Non
         )
     raw = _read_limited(path, source, max_bytes)
     return loader(path, raw, source)
+
+
+def _links_out(path: Path, data_dir: Path) -> bool:
+    """The path lies in the data folder but, through a symbolic link, reads a file outside it."""
+    root = data_dir.resolve()
+    lexical = Path(os.path.abspath(path))
+    return lexical.is_relative_to(os.path.abspath(data_dir)) and not path.resolve().is_relative_to(root)
 
 
 def _read_limited(path: Path, source: str, max_bytes: int | None) -> bytes:

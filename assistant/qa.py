@@ -69,8 +69,8 @@ class ReportQA:
     def document_text(self, source: str) -> str:
         return self.store.document_text(source)
 
-    def remove(self, source: str) -> None:
-        self.store.remove_file(source)
+    def remove(self, source: str, delete_file: Path | None = None) -> None:
+        self.indexer.remove(source, delete_file)
         self.retriever.view.refresh(force=True)
 
     def status(self) -> dict[str, Any]:

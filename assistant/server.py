@@ -44,7 +44,7 @@ def build_app(qa, settings: Settings | None = None, ui: bool = True):
 
     def key_login(_user: str, password: str) -> bool:
         """The chat can upload and delete too: with an API key set, the key is its password (any user name)."""
-        return secrets.compare_digest(str(password), key.get_secret_value())
+        return secrets.compare_digest(str(password).encode(), key.get_secret_value().encode())  # bytes: any script
 
     auth = key_login if key is not None else None
     return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"], max_file_size=max_size,

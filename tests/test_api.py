@@ -62,7 +62,7 @@ def qa(sample_dirs):
 
 @pytest.fixture(scope="module")
 def client(qa):
-    with TestClient(build_app(qa, qa.settings, ui=False)) as c:
+    with TestClient(build_app(qa, qa.settings, ui=False), base_url="http://127.0.0.1:7860") as c:
         yield c
 
 
@@ -74,7 +74,7 @@ def fresh(tmp_path):
         s = Settings(data_dir=tmp_path / "reports", home_dir=tmp_path / "home", _env_file=None, **overrides)
         s.data_dir.mkdir(exist_ok=True)
         q = ReportQA(s, BigramEmbedder())
-        return q, TestClient(build_app(q, s, ui=False))
+        return q, TestClient(build_app(q, s, ui=False), base_url="http://127.0.0.1:7860")
 
     return make
 
@@ -301,7 +301,7 @@ def test_api_key_is_also_the_chat_login(tmp_path):
     """The chat uploads and deletes too, so with a key set the mounted UI asks for it."""
     s = Settings(data_dir=tmp_path / "reports", home_dir=tmp_path / "home", api_key="s3cret", _env_file=None)
     s.data_dir.mkdir()
-    client = TestClient(build_app(ReportQA(s, BigramEmbedder()), s))
+    client = TestClient(build_app(ReportQA(s, BigramEmbedder()), s), base_url="http://127.0.0.1:7860")
     assert client.get("/config").status_code == 401
     assert client.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 401
     assert client.post("/login", data={"username": "anyone", "password": "wrong"}).status_code == 400
@@ -327,14 +327,14 @@ def test_filters_normalise_city_suffix():
 @pytest.mark.parametrize("name,expected", [("a.txt", "a.txt"), ("../../x/报告 一.TXT", "报告_一.txt"), ("..txt", "report.txt"),
                                            ("C:\\tmp\\r;rm -rf.md", "r_rm_-rf.md"), ("ｆｕｌｌ.txt", "full.txt")])
 def test_safe_name(name, expected):
-    from assistant.api import safe_name
+    from assistant.uploads import safe_name
 
     assert safe_name(name) == expected
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "noext", "", None, "../.."])
 def test_safe_name_refuses_unsupported(name):
-    from assistant.api import safe_name
+    from assistant.uploads import safe_name
 
     with pytest.raises(ValueError, match="unsupported file type"):
         safe_name(name)
@@ -350,7 +350,7 @@ def test_ui_is_mounted_at_root_beside_the_api(qa, monkeypatch):
         return demo
 
     monkeypatch.setitem(sys.modules, "assistant.ui", types.SimpleNamespace(create_app=create_app))
-    with TestClient(build_app(qa, qa.settings)) as c:
+    with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
         page = c.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert c.get("/healthz").json()["reports"] == 11
@@ -363,7 +363,7 @@ def test_real_ui_module_mounts_when_present(qa):
 
     if importlib.util.find_spec("assistant.ui") is None:
         pytest.skip("assistant/ui.py not written yet")
-    with TestClient(build_app(qa, qa.settings)) as c:
+    with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
         assert c.get("/").status_code == 200
         assert c.get("/healthz").status_code == 200
 
@@ -376,7 +376,8 @@ OPERATIONS = [("/healthz", "GET"), ("/v1/ask", "POST"), ("/v1/chat/completions",
 @pytest.fixture(scope="module")
 def api_schema(qa):
     schemathesis = pytest.importorskip("schemathesis")
-    return schemathesis.openapi.from_asgi("/openapi.json", build_app(qa, qa.settings, ui=False))
+    served = qa.settings.model_copy(update={"allowed_hosts": ["*"]})  # its client's Host is not configurable
+    return schemathesis.openapi.from_asgi("/openapi.json", build_app(qa, served, ui=False))
 
 
 def test_schemathesis_covers_every_operation(api_schema):

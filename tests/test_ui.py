@@ -14,8 +14,9 @@ import pytest
 from assistant.feedback import FeedbackLog, to_eval_item
 from assistant.qa import ReportQA
 from assistant.settings import Settings
-from assistant.ui import ChatUI, create_app, safe_filename
+from assistant.ui import ChatUI, create_app
 from assistant.ui_render import answer_markdown, highlight_spans, md_text
+from assistant.uploads import safe_name
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import DALIAN_REPORT, BigramEmbedder
 
@@ -79,12 +80,12 @@ def test_highlight_finds_statement_verbatim_or_the_closest_sentence():
     ("..\\..\\windows\\报告.MD", "报告.md"),
     ("2024年 济南<script>报告.txt", "2024年_济南_script_报告.txt"),
     (".hidden.txt", "hidden.txt"),
-    ("...txt", "upload.txt"),
-    ("盘锦市（2025）政府工作报告.txt", "盘锦市（2025）政府工作报告.txt"),
+    ("...txt", "report.txt"),
+    ("盘锦市（2025）政府工作报告.txt", "盘锦市(2025)政府工作报告.txt"),  # NFKC: full-width forms made plain
     ("a\x00b;rm -rf.txt", "a_b_rm_-rf.txt"),
 ])
 def test_safe_filename(name, expected):
-    assert safe_filename(name) == expected
+    assert safe_name(name) == expected
 
 
 # --- chat -----------------------------------------------------------------------------------------
@@ -246,9 +247,20 @@ def test_upload_rejections_and_name_collisions(ui, tmp_path):
     assert rows[0].status == "error" and "不支持的文件类型 .exe" in rows[0].message
     assert rows[1].status == "error" and "empty" in rows[1].message
     assert [r.name for r in rows[2:]] == ["r.txt", "r-2.txt"] and {r.status for r in rows[2:]} == {"indexed"}
-    assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == ["empty.txt", "r-2.txt", "r.txt"]
+    # a file that failed is not kept; the indexed ones are
+    assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == ["r-2.txt", "r.txt"]
     again = ui.upload([str(src / "a" / "r.txt")])
     assert (again[0].name, again[0].status) == ("r.txt", "unchanged")
+    # another user's R.TXT (other text) and a broken r.txt never replace the indexed r.txt
+    (src / "c").mkdir()
+    (src / "c" / "R.TXT").write_text(DALIAN.replace("大连", "烟台"), encoding="utf-8")
+    (src / "d").mkdir()
+    (src / "d" / "r.txt").write_bytes(b"\x00\x01\x02" * 100)
+    other, broken = ui.upload([str(src / "c" / "R.TXT"), str(src / "d" / "r.txt")])
+    assert other.status == "indexed" and other.name not in ("r.txt", "r-2.txt") and broken.status == "error"
+    assert (ui.settings.data_dir / "uploads" / "r.txt").read_text(encoding="utf-8") == DALIAN
+    assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == sorted(["r-2.txt", "r.txt", other.name])
+    assert {r.source for r in ui.qa.reports()} >= {"uploads/r.txt", "uploads/r-2.txt", f"uploads/{other.name}"}
     ui.settings.max_file_mb = 0.0001
     big = ui.upload([str(src / "a" / "r.txt")])
     assert big[0].status == "error" and "超过上限" in big[0].message

@@ -8,6 +8,7 @@ the manifest does not name and are ignored, then reused or removed by the next r
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -42,7 +43,9 @@ class FileRecord:
             "source": self.source, "file_hash": self.file_hash, "fmt": self.fmt, "encoding": self.encoding,
             "n_chunks": self.n_chunks, "indexed_at": self.indexed_at,
             "reports": json.dumps([r.to_dict() for r in self.reports], ensure_ascii=False),
-            "pages": json.dumps(self.pages), "path": self.path, "parser": self.parser,
+            "pages": json.dumps(self.pages), "parser": self.parser,
+            # a path of any bytes (a GBK name on a Linux disk) is kept exactly, as hex: Chroma takes only UTF-8
+            "path_hex": os.fsencode(self.path).hex(),
         }
 
     @classmethod
@@ -51,7 +54,8 @@ class FileRecord:
             source=md["source"], file_hash=md["file_hash"], fmt=md.get("fmt", "txt"), encoding=md.get("encoding", ""),
             n_chunks=int(md.get("n_chunks", 0)), indexed_at=md.get("indexed_at", ""),
             reports=[Report(**r) for r in json.loads(md.get("reports", "[]"))],
-            pages=json.loads(md.get("pages", "[]")), path=md.get("path", ""), parser=int(md.get("parser", 0)),
+            pages=json.loads(md.get("pages", "[]")), parser=int(md.get("parser", 0)),
+            path=os.fsdecode(bytes.fromhex(md["path_hex"])) if "path_hex" in md else md.get("path", ""),
         )
 
 

@@ -182,6 +182,8 @@ class OnnxEmbedder(_BaseEmbedder):
 
     def _load(self) -> None:
         import onnxruntime as ort
+
+        ort.disable_telemetry_events()  # no ONNX Runtime telemetry, whatever the platform default
         from tokenizers import Tokenizer
 
         from vectorstore.onnx_backend import onnx_model_path

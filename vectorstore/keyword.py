@@ -92,7 +92,9 @@ class KeywordIndex:
                 fresh += 1
             tokens.append(toks)
         live = {c.chunk_id for c in chunks}
+        before = len(self._cache)
         self._cache = {k: v for k, v in self._cache.items() if k in live}
+        dropped = before - len(self._cache)  # a deleted report's words leave the file too
         bm25 = None
         if chunks:
             bm25 = bm25s.BM25()
@@ -102,7 +104,7 @@ class KeywordIndex:
             self._ids = ids
             self._pos = {cid: i for i, cid in enumerate(ids)}
             self._bm25 = bm25
-        if fresh and self.cache_path:
+        if (fresh or dropped) and self.cache_path:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache_path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # writers may share the cache
             tmp.write_text(json.dumps(self._cache, ensure_ascii=False), encoding="utf-8")

@@ -20,6 +20,11 @@ from assistant.records import Document
 from assistant.splitting import is_title
 
 MAX_UNZIPPED = 512 * 1024 * 1024  # a DOCX that expands beyond this is refused (zip bomb)
+# The XML alone: a 300-page report's document.xml is 5–30 MB, packed 5–15 times. More, or packed far
+# tighter than text ever is, is a bomb, refused in milliseconds instead of parsed for minutes.
+MAX_XML = 80 * 1024 * 1024
+MAX_XML_RATIO = 100
+_RATIO_FROM = 4 * 1024 * 1024  # small files may pack tightly (a repeated table row) without harm
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
 _CN_DIGITS = "一二三四五六七八九"
@@ -65,6 +70,15 @@ def _check_zip(raw: bytes, source: str) -> None:
     unzipped = sum(i.file_size for i in infos)
     if unzipped > MAX_UNZIPPED:
         raise IngestError(source, f"DOCX expands to {unzipped / 1e6:.0f} MB, over the limit of {MAX_UNZIPPED / 1e6:.0f} MB")
+    xml = [i for i in infos if i.filename.endswith((".xml", ".rels"))]
+    xml_size = sum(i.file_size for i in xml)
+    packed = max(1, sum(i.compress_size for i in xml))
+    if xml_size > MAX_XML:
+        raise IngestError(source, f"DOCX text (XML) unpacks to {xml_size / 1e6:.0f} MB, over the limit of "
+                                  f"{MAX_XML / 1e6:.0f} MB; not parsed")
+    if xml_size > _RATIO_FROM and xml_size / packed > MAX_XML_RATIO:
+        raise IngestError(source, f"DOCX XML is packed {xml_size / packed:.0f} times (ordinary documents: under 20); "
+                                  "refused as a zip bomb")
 
 
 def _blocks(document) -> list[Block]:
