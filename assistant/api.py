@@ -115,6 +115,7 @@ class ReportOut(BaseModel):
     title_inferred: bool = False
     entity: str | None = Field(None, description="The city, company, court … the report is about")
     profile: str = Field("generic", description="Report profile it was read with: gov, company, generic …")
+    aliases: list[str] = Field(default_factory=list, description="Other names the report gives its entity (证券简称 …)")
 
 
 class ReportsOut(BaseModel):

@@ -32,7 +32,7 @@ from assistant.steering import addresses_reader
 
 class AnswerPipeline:
     def __init__(self, retriever: HybridRetriever, answerer, extractive: ExtractiveAnswerer, condense_llm=None,
-                 refusal_threshold: float = 0.35):
+                 refusal_threshold: float = 0.55):
         self.retriever = retriever
         self.answerer = answerer
         self.extractive = extractive

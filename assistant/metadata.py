@@ -12,6 +12,8 @@ from assistant.splitting import DATE_LINE, ReportSpan, is_title
 
 _CN_NUM = "一二三四五六七八九十"
 MEETING = re.compile(rf"第[{_CN_NUM}]{{1,4}}届人民代表大会第[{_CN_NUM}]{{1,3}}次会议")
+# 发布时间：2025-03-18 / 披露日期：2024年8月27日 — a web page's or a filing's date line
+_PUBLISHED = re.compile(r"(?:发布|披露|印发|公布|报告披露)(?:时间|日期)[:：]\s*((?:19|20)\d{2})[年\-/.](\d{1,2})[月\-/.](\d{1,2})")
 _SPEAKER = re.compile(r"^(?:(?:市|县|区|州)长|代市长|副市长|[\u4e00-\u9fff]{2,10}(?:委员会|委|局|厅|办公室))(?:[\s\u3000\xa0]*[\u4e00-\u9fff][\s\u3000\xa0]*){0,4}$")
 
 
@@ -36,6 +38,9 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     text = doc.text
     header = [text[s:e].strip(" \u3000\xa0\t") for s, e in span.header_lines]
     title_line = next((h for h in header if is_title(h)), None)
+    title_at = next((s for (s, e), h in zip(span.header_lines, header, strict=True) if h == title_line), None)
+    if title_line:
+        title_line = re.sub(r"^#+\s*", "", title_line)  # a Markdown heading's marks are not the title
     date_line = next((h for h in header if DATE_LINE.match(h)), None)
     body = text[span.start : span.end]
     head = body[:3000]
@@ -45,9 +50,13 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     m = DATE_LINE.match(date_line) if date_line else None
     if m is None and title_line:
         m = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", title_line)
-    if m:
-        date = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    year = int(date[:4]) if date else None
+    published = None
+    if m is None:
+        published = _PUBLISHED.search(head[:600])
+    if m or published:
+        g = m or published
+        date = f"{int(g.group(1)):04d}-{int(g.group(2)):02d}-{int(g.group(3)):02d}"
+    year = int(date[:4]) if date and not published else None  # a page is published after the year it tells of
     if year is None and title_line:
         ym = re.match(r"^(\d{4})年度?", title_line)
         if ym and "工作报告" in title_line:
@@ -57,11 +66,15 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     named = title_line or (None if profile.entity_is_place else title_guess)
     if year is None:
         year = _year_from(profile, title_guess, head[:300])
+    if year is None and published:
+        year = int(date[:4])
 
     above = text[max(0, span.start - 200) : span.start].strip().split("\n")[-1].strip(" \u3000\xa0\t")
-    entity_raw = _entity(profile, [date_line, named, head]) or _frequent_name(profile, head, body)
+    name_line = _line_before(text, title_at) if title_at is not None else above
+    entity_raw = _entity(profile, [date_line, named])
     if entity_raw is None and not profile.entity_is_place:
-        entity_raw = _entity(profile, [above])  # the name line above a title line (公司名 / 2023年年度报告)
+        entity_raw = _entity(profile, [name_line])  # the name line above a title line (公司名 / 2023年年度报告)
+    entity_raw = entity_raw or _entity(profile, [head]) or _frequent_name(profile, head, body)
     if entity_raw is None and profile.content_entity is not None:
         counts = Counter(profile.content_entity.findall(body))
         if counts:
@@ -83,7 +96,7 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
                 speaker = re.sub(r"[\s\u3000\xa0]+", " ", line)
                 break
 
-    rtype = profile.report_type(named or "", head)
+    rtype = profile.report_type(named or title_guess or "", head)
     inferred = title_line is None
     if title_line:
         title = title_line
@@ -92,18 +105,35 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     elif date_line and entity_raw:
         city_full = entity_raw if entity_raw.endswith(("市", "县", "区")) else entity_raw + "市"
         title = f"{year}年{city_full}{rtype if rtype != '其他' else '报告'}"
+    elif ordinal == 0 and _headline(body):
+        title = _headline(body)  # a web page's or an article's own headline
     else:
         heading = _first_heading(body) or body.strip()[:20]
         title = f"{city or ''}报告片段：{heading}（{doc.source}）"
     if not profile.entity_is_place and entity and profile.short_entity(entity) not in title:
         title = f"{entity}{title}"  # 「2021年年度报告」 under the company's name line
 
+    aliases = sorted({m.group(1) for pat in profile.alias_patterns for m in pat.finditer(head)} - {entity})
     report_id = content_hash(body.strip())
     return Report(
         report_id=report_id, source=doc.source, title=title, city=city, year=year, date=date,
         meeting=meeting, type=rtype, speaker=speaker, start=span.start, end=span.end,
-        title_inferred=inferred, entity=entity, profile=profile.name,
+        title_inferred=inferred, entity=entity, profile=profile.name, aliases=aliases,
     )
+
+
+def _line_before(text: str, pos: int) -> str:
+    """The non-empty line just above position `pos`."""
+    lines = [ln.strip(" \u3000\xa0\t") for ln in text[max(0, pos - 200) : pos].split("\n")]
+    return next((ln for ln in reversed(lines) if ln), "")
+
+
+def _headline(body: str) -> str | None:
+    """The opening line when it reads as a headline: short, no sentence end, not a numbered heading."""
+    line = re.sub(r"^#+\s*", "", _first_line(body))
+    if 6 <= len(line) <= 60 and not re.search(r"[。；;！!？?：:]", line) and not _first_heading(line):
+        return line
+    return None
 
 
 def _first_line(body: str) -> str:
@@ -126,8 +156,9 @@ def _generic_title(body: str, profile: ReportProfile) -> str:
 
 
 def _year_from(profile: ReportProfile, title: str, head: str) -> int | None:
-    for text in (title, head):
-        for pat in profile.time.year_patterns:
+    rule = profile.time
+    for text, patterns in ((title, (*rule.year_patterns, *rule.title_year_patterns)), (head, rule.year_patterns)):
+        for pat in patterns:
             m = pat.search(text)
             if m and 1900 <= int(m.group(1)) <= 2100:
                 return int(m.group(1))

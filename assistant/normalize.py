@@ -14,6 +14,8 @@ from functools import lru_cache
 _CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二": "2", "三": "3", "四": "4",
               "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九]{3})(?=年)")
+# 22年营收 / 17年净利润: a two-digit year as people say it (not 连续22年, 近10年, 22年来, 5年间)
+_SHORT_YEAR = re.compile(r"(?<![\d.连续近过去这那上下前后第每])(\d{2})年(?![来间内底前后多半以的时代义制期级])")
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}\d%])\s+|\s+(?=[{_CJK}\d%])")
 _SPACES = re.compile(r"\s+")
@@ -45,6 +47,7 @@ def normalize_question(text: str) -> str:
     if convert is not None:
         s = convert(s)
     s = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[ch] for ch in m.group(1)), s)
+    s = _SHORT_YEAR.sub(lambda m: f"{'20' if int(m.group(1)) < 50 else '19'}{m.group(1)}年", s)
     s = _SPACES.sub(" ", s).strip()
     s = _SPACE_NEAR_CJK.sub("", s)
     s = _LEADING.sub("", _TRAILING.sub("", s))

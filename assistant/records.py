@@ -43,6 +43,7 @@ class Report:
     title_inferred: bool = False
     entity: str | None = None  # the city, company, court … the report is about (the city for government reports)
     profile: str = "generic"  # the report profile it was read with (assistant/profiles)
+    aliases: list[str] = field(default_factory=list)  # other names the report gives its entity (证券简称 …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

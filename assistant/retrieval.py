@@ -5,6 +5,7 @@ Only committed chunks are visible: a chunk whose file hash differs from the mani
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class Coverage:
         if rule.report_period == "sections" and r.year is not None:
             periods.add(r.year)  # a report of Y always sets out Y's plans, whatever its headings say
         periods |= {p + off for p in list(periods) for off in rule.also_covers}
+        if rule.report_period != "none":
+            periods |= {int(y) for y in re.findall(r"((?:19|20)\d{2})年", r.title)}  # 关于…2023年度…的审计工作报告
         return cls(r.entity, r.year, frozenset(periods), rule.report_period == "none")
 
 
@@ -91,6 +94,9 @@ def entity_aliases(reports: list[Report]) -> dict[str, str]:
             continue
         forms.setdefault(r.entity, set()).add(r.entity)
         profile = get_profile(r.profile)
+        for form in {*profile.name_forms(r.entity), *r.aliases}:
+            if form not in places:
+                forms.setdefault(form, set()).add(r.entity)
         short = profile.short_entity(r.entity)
         if short != r.entity:
             for size in range(2, len(short) + 1):
@@ -177,12 +183,17 @@ class CorpusView:
         return sorted({r.entity for r in self.reports if r.entity})
 
     def latest_years(self) -> dict[str | None, int]:
+        """The year 今年 means for each entity: the year its latest report was delivered (a government
+        report of Y is delivered in Y; an annual report of Y, in Y+1, when its year is 去年)."""
         out: dict[str | None, int] = {}
         for r in self.reports:
             if r.year is None:
                 continue
+            now = r.year if get_profile(r.profile).time.report_period == "sections" else r.year + 1
+            if r.date:
+                now = max(now, int(r.date[:4]))
             for key in (r.entity, None):
-                out[key] = max(out.get(key, 0), r.year)
+                out[key] = max(out.get(key, 0), now)
         return out
 
     def neighbour(self, c: Chunk, step: int) -> Chunk | None:

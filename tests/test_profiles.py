@@ -127,3 +127,56 @@ def test_entity_alias_and_no_place_refusal(qa):
     # 青岚市 is a city name inside the court's name, not an unknown place
     a = qa.ask("青岚市锦河区人民法院判决百和公司支付多少印刷费？")
     assert not a.refused and "386,400元" in a.answer
+
+
+OPENINGS = {
+    # a name line above the title: the company is the one named there, not a subsidiary the text repeats
+    "audit.txt": ("北垣乳业股份有限公司\n2023年度财务报表审计报告\n衡正会计师事务所\n审计报告\n"
+                  "一、审计意见\n我们审计了北垣乳业股份有限公司的财务报表。子公司朔北牧业有限公司、朔北牧业有限公司"
+                  "和朔北牧业有限公司的收入均已审计。营业收入62.3亿元，净利润4.1亿元，董事会，股东。\n"),
+    # a hospital's 工作报告 full of 全市 and 高质量发展 is the hospital's
+    "hospital.txt": ("青岚市第一人民医院2023年度工作报告\n（2024年1月26日）\n一、工作回顾\n全市高质量发展，"
+                     "我市医疗服务能力提升，全年出院人次8.6万，平均住院日7.1天。\n"),
+    "annual.md": ("# 恒锐建材集团股份有限公司 2024年半年度报告\n证券代码：002917　证券简称：恒锐建材\n披露日期：2024年8月27日\n"
+                  "## 第一节 主要会计数据\n营业收入86.3亿元，净利润3.26亿元，董事会，股东，每股收益0.21元。\n"),
+    "judgement.txt": ("澄江县人民法院\n刑 事 判 决 书\n（2024）澄0102刑初56号\n被告人王某，1986年5月12日出生。\n"
+                      "经审理查明，被告人骗取钱款共计32万元。\n"),
+    "article.html": ("<html><head><title>云杉山国家森林公园_百科</title></head><body><h1>云杉山国家森林公园</h1>"
+                     "<p>云杉山国家森林公园始建于1986年，1993年成为国家森林公园，总面积18,640公顷。</p></body></html>"),
+    "bulletin.html": ("<html><head><title>青岚市2024年统计公报</title></head><body><h1>青岚市2024年国民经济和社会发展统计公报</h1>"
+                      "<p>发布时间：2025-03-18 来源：青岚市统计局</p><p>一、综合</p><p>初步核算，全年全市地区生产总值5,862.37亿元，"
+                      "比上年增长5.6%。全市高质量发展，一般公共预算收入增长4.2%。</p></body></html>"),
+}
+
+
+def test_metadata_of_other_openings(tmp_path):
+    for name, text in OPENINGS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    reports = {r.source: r for r in parse_paths([tmp_path], Settings(data_dir=tmp_path, _env_file=None)).reports}
+    audit, hospital, half, judgement = (reports[n] for n in ("audit.txt", "hospital.txt", "annual.md", "judgement.txt"))
+    assert (audit.entity, audit.type, audit.year) == ("北垣乳业股份有限公司", "审计报告", 2023)
+    assert (hospital.profile, hospital.entity, hospital.year) == ("generic", "青岚市第一人民医院", 2023)
+    assert (half.entity, half.type, half.year, half.date) == ("恒锐建材集团股份有限公司", "半年度报告", 2024, "2024-08-27")
+    assert half.title == "恒锐建材集团股份有限公司 2024年半年度报告" and half.aliases == ["恒锐建材"]  # no Markdown marks
+    assert (judgement.year, judgement.type) == (2024, "判决书")  # the case number, not a birth year
+    assert reports["article.html"].year is None  # founded in 1986: history, not the article's year
+    bulletin = reports["bulletin.html"]
+    assert (bulletin.profile, bulletin.entity, bulletin.type, bulletin.year, bulletin.date) == \
+        ("gov", "青岚", "统计公报", 2024, "2025-03-18")
+
+
+def test_short_names_years_and_today_for_other_kinds(tmp_path):
+    from assistant.normalize import normalize_question
+
+    for name in ("hospital.txt", "annual.md", "audit.txt"):
+        (tmp_path / name).write_text(OPENINGS[name], encoding="utf-8")
+    qa = ReportQA(Settings(data_dir=tmp_path, home_dir=tmp_path / "home", _env_file=None), BigramEmbedder())
+    qa.ingest()
+    info = qa.retriever.understand("青岚一院2023年平均住院日")
+    assert info.cities == ["青岚市第一人民医院"] and info.mentions == ["青岚一院"]  # not the place 青岚
+    assert qa.retriever.understand("恒锐建材上半年营收多少").cities == ["恒锐建材集团股份有限公司"]  # 证券简称
+    assert qa.retriever.view.latest_years()["北垣乳业股份有限公司"] == 2024  # a 2023 annual report is read in 2024
+    ans = qa.ask("青岚一院去年平均住院日是多少")
+    assert not ans.refused and "7.1天" in ans.answer
+    assert normalize_question("澄川新能22年营收多少") == "澄川新能2022年营收多少"
+    assert normalize_question("连续38年保持稳产") == "连续38年保持稳产" and normalize_question("近10年") == "近10年"

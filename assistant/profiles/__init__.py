@@ -49,7 +49,8 @@ class TimeRule:
     review_cues: Pattern | None = None
     review_offset: int = -1
     plan_cues: Pattern | None = None
-    year_patterns: tuple[Pattern, ...] = ()
+    year_patterns: tuple[Pattern, ...] = ()  # searched in the title, then the opening text
+    title_year_patterns: tuple[Pattern, ...] = ()  # searched in the title only (a year in the text may be history)
     also_covers: tuple[int, ...] = ()
 
 
@@ -71,9 +72,22 @@ class ReportProfile:
     time: TimeRule
     synonyms: dict[str, str] = field(default_factory=dict)
     indicators: tuple[str, ...] = ()
+    alias_patterns: tuple[Pattern, ...] = ()  # another name the text gives the entity (证券简称：澄川新能)
+    abbreviations: dict[str, str] = field(default_factory=dict)  # 第一人民医院 -> 一院: how people shorten names
+
+    def name_forms(self, name: str) -> set[str]:
+        """The name as people shorten it: 青岚市第一人民医院 -> 青岚市一院, 青岚一院."""
+        forms = {name}
+        for long, short in self.abbreviations.items():
+            forms |= {f.replace(long, short) for f in forms if long in f}
+        forms |= {re.sub(r"^([\u4e00-\u9fff]{2,4}?)[市县区]", r"\1", f) for f in forms}
+        return {f for f in forms if len(f) >= 3}
+
+    def title_hits(self, title: str) -> int:
+        return sum(1 for p in self.detect_title if p.search(title))
 
     def detect_score(self, title: str, head: str) -> float:
-        return 2 * sum(1 for p in self.detect_title if p.search(title)) + sum(1 for p in self.detect_text if p.search(head))
+        return 2 * self.title_hits(title) + sum(1 for p in self.detect_text if p.search(head))
 
     def report_type(self, title: str, body_head: str) -> str:
         return next((t.name for t in self.types if t.matches(title, body_head)), "其他")
@@ -112,10 +126,13 @@ def load_profile(path: Path) -> ReportProfile:
                 report_period=time.get("report_period", "none"), review_cues=_pattern(time.get("review_cues")),
                 review_offset=int(time.get("review_offset", -1)), plan_cues=_pattern(time.get("plan_cues")),
                 year_patterns=tuple(re.compile(p) for p in time.get("year_patterns", [])),
+                title_year_patterns=tuple(re.compile(p) for p in time.get("title_year_patterns", [])),
                 also_covers=tuple(int(x) for x in time.get("also_covers", [])),
             ),
             synonyms=dict(query.get("synonyms", {})),
             indicators=tuple(sorted(query.get("indicators", []), key=len, reverse=True)),
+            alias_patterns=tuple(re.compile(p) for p in entity.get("alias_patterns", [])),
+            abbreviations=dict(entity.get("abbreviations", {})),
         )
     except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"report profile {path}: {exc}") from exc
@@ -146,11 +163,14 @@ def detect_profile(title: str, head: str, forced: str | None = None) -> ReportPr
         if forced not in profiles:
             raise ValueError(f"unknown report profile {forced!r}; known: {', '.join(profiles)}")
         return profiles[forced]
-    best, best_score = profiles["generic"], 0.0
+    # the title speaks first: a hospital's 工作报告 full of 全市/高质量发展 is still the hospital's; the
+    # text decides among profiles the title fits equally (or when no title cue matches at all)
+    best, best_rank = profiles["generic"], (0, 0.0)
     for p in profiles.values():
         score = p.detect_score(title, head)
-        if score >= p.min_score and score > best_score:
-            best, best_score = p, score
+        rank = (p.title_hits(title), score)
+        if score >= p.min_score and rank > best_rank:
+            best, best_rank = p, rank
     return best
 
 
