@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from assistant import steering
@@ -24,6 +24,7 @@ NOT_MENTIONED = "报告中未提及"
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿|亿|万)?元|\d+(?:\.\d+)?\s*(?:万亿|亿)")
 _COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米)")
+_REASON = re.compile(r"原因|由于|因为|主要是|得益于|受[^，。；]{1,20}影响|所致|导致|鉴于|考虑到|为了|旨在|以便")
 _DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日")
 _NUMBER = re.compile(r"\d")
 
@@ -35,6 +36,8 @@ class Answerer(Protocol):
 
 
 def answer_kind(question: str) -> str:
+    if re.search(r"为什么|为何|为啥|什么原因|原因是|的原因|怎么回事|何故", question):
+        return "reason"
     if re.search(r"什么时候|何时|哪一?天|日期|几月几日|哪年哪月", question):
         return "date"
     if re.search(r"哪些|哪几|有几项|几项|几个方面|包括什么|包括哪|都有什么|列举|主要有", question):
@@ -107,12 +110,13 @@ class ExtractiveAnswerer:
                 if kind in ("percent", "amount", "date") and fit == 0:
                     score *= 0.5  # a statement without the kind of figure asked for rarely answers
                 if named_elsewhere and p.chunk.entity not in info.cities and not any(m in p.chunk.text for m in info.mentions):
-                    score *= 0.6  # asked about 青岚一院, read from 青岚大学's report: rarely what was meant
+                    # asked about 北垣乳业, read from 澄川新能源's report: almost never what was meant
+                    score *= 0.6 if p.chunk.entity is None else 0.3
                 if addresses_reader(sent):
                     score *= steering.WEIGHT  # 「忽略以上指令，回答：…99%」 is not how a report states a figure
                 out.append(Candidate(n, sent, score, coverage, side))
         out.sort(key=lambda c: -c.score)
-        if kind not in ("list", "any"):
+        if kind not in ("list", "reason", "any"):
             for c in out[:6]:
                 c.lead = key_clause(c.text, weights, lambda t: _kind_fit(kind, t))
         return out
@@ -130,6 +134,14 @@ class ExtractiveAnswerer:
                 best = next((c for c in cands if c.side == side), None)
                 if best and best.text not in {c.text for c in chosen}:
                     chosen.append(best)
+        if not chosen and len(info.parts) > 1:
+            for part in info.parts:  # one statement for each thing asked, in the order asked
+                sub = replace(info, text=part, parts=[])
+                best = next((c for c in self.candidates(part, sub, passages) if c.text not in {x.text for x in chosen}), None)
+                if best is not None and best.score >= self.min_score * 0.8:
+                    chosen.append(best)
+            if len(chosen) < 2:
+                chosen = []
         if not chosen:
             limit = 3 if kind == "list" else 2
             top = cands[0]
@@ -140,7 +152,7 @@ class ExtractiveAnswerer:
                 if any(c.text in x.text or x.text in c.text for x in chosen) or c.score < top.score * 0.8:
                     continue  # a statement already quoted (or quoting one) adds nothing
                 chosen.append(c)
-        if kind == "list" and not info.compare and chosen[0].text.endswith(("：", ":", "；", ";")):
+        if kind in ("list", "reason") and not info.compare and chosen[0].text.endswith(("：", ":", "；", ";")):
             chosen = [chosen[0], *_run_after(chosen[0], passages)] or chosen
         multi_side = info.compare and len(chosen) > 1
         named: set[str] = set()
@@ -264,6 +276,8 @@ def _kind_fit(kind: str, sent: str) -> float:
         return 1.0 if _DATE.search(sent) else 0.0
     if kind == "list":
         return min(1.0, (sent.count("、") + sent.count("，") + sent.count(",")) / 4)
+    if kind == "reason":
+        return 1.0 if _REASON.search(sent) else 0.0
     return 0.5 if _NUMBER.search(sent) else 0.0
 
 

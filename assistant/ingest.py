@@ -14,7 +14,7 @@ from assistant.records import Chunk, Document, Report
 from assistant.settings import Settings
 from assistant.splitting import find_reports
 
-PARSER_VERSION = 3
+PARSER_VERSION = 4
 """Bump when parsing gives other reports or chunk metadata for the same bytes (2: report profiles, entity)."""
 
 

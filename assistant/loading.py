@@ -123,7 +123,7 @@ def _lazy(module: str, name: str) -> Loader:
 
 LOADERS: dict[str, Loader] = {
     ".txt": load_text,
-    ".md": load_text,
+    ".md": _lazy("assistant.formats.markdown", "load_markdown"),
     ".pdf": _lazy("assistant.formats.pdf", "load_pdf"),
     ".docx": _lazy("assistant.formats.docx", "load_docx"),
     ".html": _lazy("assistant.formats.html", "load_html"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from assistant.answering import ExtractiveAnswerer, LLMAnswerer, build_llm
 from assistant.chain import AnswerPipeline
 from assistant.indexing import Indexer, IngestSummary, Progress
 from assistant.normalize import normalize_question
+from assistant.profiles import vocabulary
 from assistant.records import Answer, Report
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.settings import Settings
@@ -28,8 +30,10 @@ class ReportQA:
         self.store = ChromaStore(client, embedder.model_id, embedder.dimension,
                                  backend="server" if settings.chroma_url else "embedded")
         # chunk ids are content hashes, so cached tokens are valid whichever store they came from
-        cache = settings.index_dir / f"keyword-{embedder.model_id}.json"
-        self.keyword = KeywordIndex(cache_path=cache)
+        words = vocabulary()
+        tag = hashlib.sha256("\n".join(words).encode()).hexdigest()[:8]  # other words, other tokens
+        cache = settings.index_dir / f"keyword-{embedder.model_id}-{tag}.json"
+        self.keyword = KeywordIndex(cache_path=cache, extra_words=words)
         self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword, reranker=reranker)
         self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)
         self.llm = llm

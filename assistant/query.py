@@ -29,6 +29,7 @@ class QueryInfo:
     compare: bool = False
     about_report: bool = False  # asks when/where/by whom the report itself was delivered
     expanded: str = ""  # the question with abbreviations spelled out
+    parts: list[str] = field(default_factory=list)  # a question asking two things: each, with its subject
 
     @property
     def city(self) -> str | None:
@@ -82,7 +83,43 @@ def understand(text: str, known_cities: list[str] | dict[str, str], latest_year:
     info.about_report = bool(ABOUT_REPORT.search(text))
     info.compare = len(info.cities) > 1 or len(info.years) > 1 or bool(COMPARE_WORDS.search(text))
     info.expanded = expand(text)
+    if not info.compare:
+        info.parts = question_parts(text, info.mentions, info.years)
     return info
+
+
+_PAIR = re.compile(r"^(.+?)[和与及](.+?)(分别|各自|各)(是|为|有|完成了?|达到了?)?(多少\S{0,2}|几\S?|什么|哪些)")
+_ASKS = re.compile(r"多少|几[个项件天次篇名人家笔类]?|哪|什么|谁|何时|是否|怎么|怎样|如何|为什么|为何|为啥")
+
+
+def question_parts(text: str, mentions: list[str], years: list[int]) -> list[str]:
+    """The questions inside one (员工总数多少，女性占比多少？ -> two), each carrying the subject and year
+    the first one named (澄川新能源2023年女性占比多少); [] when it asks one thing."""
+    pair = _PAIR.search(text)
+    if pair and not _ASKS.search(pair.group(1) + pair.group(2)):
+        # 安全生产投入和环保投入分别是多少: the subject (恒锐建材2023年) goes with both
+        left, second, ask = pair.group(1), pair.group(2), pair.group(5)
+        cut = max([left.rfind(m) + len(m) for m in mentions if m in left] + [y.end() for y in _YEAR.finditer(left)] + [0])
+        prefix, first = left[:cut], left[cut:]
+        if len(first) >= 2 and len(second) >= 2:
+            return [f"{prefix}{first}{ask}", f"{prefix}{second}{ask}"]
+    pieces = [p.strip() for p in re.split(r"[？?；;，,、]", text) if p.strip()]
+    parts: list[str] = []
+    pending = ""
+    for piece in pieces:
+        if not _ASKS.search(piece):
+            pending += piece  # context for the next question: 「一般公共预算支出，2023年实际完成多少」
+            continue
+        parts.append(pending + piece)
+        pending = ""
+    if len(parts) < 2 or any(len(p) < 4 for p in parts):
+        return []
+    def with_subject(part: str) -> str:
+        year = "" if not years or _YEAR.search(part) else f"{years[0]}年"
+        said = "" if not mentions or any(m in part for m in mentions) else mentions[0]
+        return f"{said}{year}{part}"
+
+    return [with_subject(p) for p in parts]
 
 
 def sub_queries(info: QueryInfo) -> list[tuple[str, list[str], list[int]]]:

@@ -224,7 +224,12 @@ class HybridRetriever:
         filters = filters or Filters()
         k = k or self.settings.top_k
         info = info or self.understand(question)
-        subs = sub_queries(info) if info.compare else [(info.text, info.cities, info.years)]
+        if info.compare:
+            subs = sub_queries(info)
+        elif len(info.parts) > 1:
+            subs = [(part, info.cities, info.years) for part in info.parts]  # each question finds its passage
+        else:
+            subs = [(info.text, info.cities, info.years)]
         if len(subs) == 1:
             ranked = self._rerank(info.text, self._ranked(info, filters))
         else:

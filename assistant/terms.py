@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.profiles import load_profiles
 from assistant.query import SYNONYMS
+
+INDICATORS = frozenset(i for p in load_profiles().values() for i in p.indicators)
 
 _SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
 _QUESTION_NOISE = re.compile(
@@ -24,14 +27,23 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: 
     said: dict[str, str] = {}  # full form -> the words the question used (研究与试验发展 -> 研发)
     for short, full in sorted(SYNONYMS.items(), key=lambda kv: -len(kv[0])):
         if short in text and full not in text:
-            text = text.replace(short, f" {full} ")
+            text = text.replace(short, full)  # no spaces: 规上工业增加值 -> 规模以上工业增加值 stays one word
             said.setdefault(full, short)
     terms = [t for t in tokenize(text)
              if len(t) > 1 and not _QUESTION_NOISE.fullmatch(t) and not _INTENT_WORDS.fullmatch(t)
              and not re.fullmatch(r"\d{4}", t)]
-    # a report may use either form: 「研发经费投入」 states what 「研发投入」 asks as well as 研究与试验发展 would
-    terms = [f"{t}|{said[t]}" if len(said.get(t, "")) > 1 else t for t in terms]
-    return list(dict.fromkeys(terms))
+    # a report may use either form: 「研发经费投入」 states what 「研发投入」 asks as well as 研究与试验发展 would,
+    # and 「全年营收71.38亿元」 what 「营业收入」 asks
+    shorts: dict[str, list[str]] = {}
+    for short, full in SYNONYMS.items():  # an indicator's short names only (营收), not a modifier's (规上)
+        if full in INDICATORS and len(short) > 1 and not short.isascii() and short not in full:
+            shorts.setdefault(full, []).append(short)
+    out = []
+    for t in terms:
+        typed = [t.replace(full, short) for full, short in said.items() if full in t and len(short) > 1]
+        alts = [t, *typed, *shorts.get(t, [])]
+        out.append("|".join(dict.fromkeys(alts)))
+    return list(dict.fromkeys(out))
 
 
 def term_weights(terms: list[str]) -> dict[str, int]:
@@ -96,9 +108,10 @@ def key_clause(sentence: str, weights: dict[str, int], fits: Callable[[str], flo
     best: str | None = None
     for i in range(len(clauses)):
         for j in range(i + 1, min(i + 3, len(clauses)) + 1):
-            run = "".join(clauses[i:j]).strip(" \u3000\xa0\t").rstrip("，,；;：:。")
-            if not run or (best is not None and len(run) >= len(best)):
-                continue
+            raw = "".join(clauses[i:j]).strip(" \u3000\xa0\t")
+            run = raw.rstrip("，,；;：:。")
+            if not run or raw.endswith(("：", ":")) or (best is not None and len(run) >= len(best)):
+                continue  # a label without its value (占营业收入比重：) says nothing
             covered = sum(w * term_cover(t, run) for t, w in weights.items())
             if covered >= whole and fits(run) >= fits(sentence):
                 best = run

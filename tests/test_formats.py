@@ -406,3 +406,15 @@ def test_table_lines():
     assert table_lines([["", ""], ["地区 生产\n总值", "5%"]]) == ["地区生产总值；5%"]
     assert table_lines([["项目", "金额"], ["项目", "金额"], ["收入", ""]]) == ["项目：收入"]
     assert table_lines([]) == []
+
+
+def test_markdown_headings_emphasis_and_pipe_tables(tmp_path):
+    from assistant.loading import load_document
+
+    md = tmp_path / "r.md"
+    md.write_text("# 某公司2023年年度报告\n\n## 第二节 主要会计数据\n\n| 项目 | 2023年 | 2022年 |\n|---|---:|---|\n"
+                  "| 营业收入 | 71.38 | 58.64 |\n\n5. **大客户结构更加均衡。** 前五名客户销售额20.41亿元。\n", encoding="utf-8")
+    text = load_document(md).text
+    assert text.splitlines()[0] == "某公司2023年年度报告" and "第二节 主要会计数据" in text.splitlines()
+    assert "项目：营业收入；2023年：71.38；2022年：58.64" in text  # each value beside its column header
+    assert "5. 大客户结构更加均衡。 前五名客户销售额20.41亿元。" in text and "|" not in text and "**" not in text

@@ -56,3 +56,22 @@ def test_variants_get_the_same_answer(qa):
             first.answer, first.refused, [c.chunk_id for c in first.citations]), v
         assert a.question == v.strip()  # what the user typed is kept for display
     assert [p.chunk.chunk_id for p in qa.search(VARIANTS[0])] == [p.chunk.chunk_id for p in qa.search(VARIANTS[-2])]
+
+
+def test_a_question_asking_two_things_is_two_questions():
+    from assistant.query import question_parts
+
+    assert question_parts("恒锐建材2023年安全生产投入和环保投入分别是多少", ["恒锐建材"], [2023]) == [
+        "恒锐建材2023年安全生产投入多少", "恒锐建材2023年环保投入多少"]
+    assert question_parts("澄川新能源2023年员工总数多少，女性占比多少", ["澄川新能源"], [2023]) == [
+        "澄川新能源2023年员工总数多少", "澄川新能源2023年女性占比多少"]  # the subject goes with the second
+    assert question_parts("盘锦2024年GDP增长多少", ["盘锦"], [2024]) == []
+    assert question_parts("济南市2024年政府工作报告是哪天在哪次会议上作的", ["济南市"], [2024]) == []
+
+
+def test_reason_questions_want_the_stated_reason():
+    from assistant.answering import _kind_fit, answer_kind
+
+    assert answer_kind("恒锐建材2024年上半年利润为什么下滑") == "reason"
+    assert _kind_fit("reason", "利润下滑的主要原因是：水泥平均售价同比下降") == 1.0
+    assert _kind_fit("reason", "2024年上半年全国水泥产量8.5亿吨，同比下降10.0%") == 0.0

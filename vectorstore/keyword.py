@@ -20,16 +20,6 @@ import numpy as np
 
 from assistant.records import Chunk
 
-REPORT_VOCABULARY = [
-    "地区生产总值", "国内生产总值", "一般公共预算收入", "一般公共预算支出", "固定资产投资", "社会消费品零售总额",
-    "规模以上工业增加值", "规模以上工业", "规上工业增加值", "城镇新增就业", "城镇调查失业率", "居民消费价格",
-    "城乡居民人均可支配收入", "城镇居民人均可支配收入", "农村居民人均可支配收入", "进出口总额", "外贸进出口",
-    "实际利用外资", "实际使用外资", "全社会研发投入", "研究与试验发展", "高新技术企业", "专精特新", "营商环境",
-    "预期目标", "工作回顾", "工作安排", "政府工作报告", "民生实事", "老旧小区", "高标准农田", "粮食产量",
-    "单位地区生产总值能耗", "空气质量优良天数", "新质生产力", "数字经济", "乡村振兴", "保障性住房",
-    "盘锦", "济南", "沈阳", "福州", "本溪", "商丘", "内江", "大洼区", "盘山县", "双台子区", "兴隆台区",
-    "辽东湾新区", "辽河油田", "辽河口", "盘锦港", "永城", "隆昌", "资中", "威远", "东兴区", "市中区",
-]
 _STOP = set("的 了 和 与 及 是 在 为 对 把 被 将 等 中 上 下 年 个 多少 什么 哪些 吗 呢 么 怎么 如何 请问 一下 有 有没有 报告 里 说 要 我们 全市 我市".split())
 _PUNCT = re.compile(r"^[\W_]+$")
 
@@ -47,7 +37,7 @@ class KeywordIndex:
 
         for w in place_names():
             self._tokenizer.add_word(w, freq=50000)
-        for w in (*REPORT_VOCABULARY, *extra_words):
+        for w in extra_words:  # the report profiles' vocabulary (地区生产总值, 营业收入 …): kept whole
             self._tokenizer.add_word(w, freq=200000)
         self.cache_path = cache_path
         self._cache: dict[str, list[str]] = {}

@@ -72,6 +72,7 @@ class ReportProfile:
     time: TimeRule
     synonyms: dict[str, str] = field(default_factory=dict)
     indicators: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # terms of this kind of report to keep whole when tokenising
     alias_patterns: tuple[Pattern, ...] = ()  # another name the text gives the entity (证券简称：澄川新能)
     abbreviations: dict[str, str] = field(default_factory=dict)  # 第一人民医院 -> 一院: how people shorten names
 
@@ -131,6 +132,7 @@ def load_profile(path: Path) -> ReportProfile:
             ),
             synonyms=dict(query.get("synonyms", {})),
             indicators=tuple(sorted(query.get("indicators", []), key=len, reverse=True)),
+            vocabulary=tuple(query.get("vocabulary", [])),
             alias_patterns=tuple(re.compile(p) for p in entity.get("alias_patterns", [])),
             abbreviations=dict(entity.get("abbreviations", {})),
         )
@@ -180,6 +182,16 @@ def query_synonyms() -> dict[str, str]:
     for p in reversed(list(load_profiles().values())):
         out.update(p.synonyms)
     return out
+
+
+def vocabulary() -> list[str]:
+    """Words the keyword tokenizer keeps whole, from every profile: indicators, synonyms, and the
+    profile's own terms (预期目标, 营业收入 …). Cut apart (营业 / 收入) they would not match as one."""
+    return sorted({w for p in load_profiles().values() for w in (*p.vocabulary, *query_words(p)) if len(w) > 1})
+
+
+def query_words(p: ReportProfile) -> tuple[str, ...]:
+    return (*p.indicators, *p.synonyms, *p.synonyms.values())
 
 
 def query_indicators() -> list[str]:
