@@ -39,10 +39,12 @@ test-fast: install
 
 eval: model
 	$(BIN)/reportqa eval
+	$(BIN)/reportqa eval --qa eval/other/qa.jsonl --corpus eval/other/docs
 
 # CI gate: fail when a metric drops against the committed baseline
 eval-gate: model
 	$(BIN)/reportqa eval --baseline eval/baseline.json
+	$(BIN)/reportqa eval --qa eval/other/qa.jsonl --corpus eval/other/docs --baseline eval/other/baseline.json
 
 bench: model
 	$(BIN)/python bench/bench.py

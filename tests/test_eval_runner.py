@@ -57,7 +57,7 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     # the two splits are gated apart: a drop on test alone fails the gate
     worse_test = json.loads(saved.read_text(encoding="utf-8"))
     assert set(worse_test["splits"]) == {"dev", "test"} and "perturbation_same_verdict" in worse_test
-    worse_test["splits"]["test"]["refusal_rate"] = 2.0
+    worse_test["splits"]["test"]["answer_accuracy"] = 3.0  # beyond the one-question allowance
     saved.write_text(json.dumps(worse_test), encoding="utf-8")
     assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
     assert run_eval(settings, qa_file, corpus, None, 5, False, None, False, console, qa=qa, split="dev") == 0
@@ -66,7 +66,7 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     # a baseline better than what we get now makes the gate fail
     better = json.loads(saved.read_text(encoding="utf-8"))
     better["splits"]["test"]["refusal_rate"] = 1.0
-    better["overall"]["mrr"] = 1.5
+    better["overall"]["mrr"] = 3.0
     saved.write_text(json.dumps(better), encoding="utf-8")
     assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
 
@@ -80,3 +80,19 @@ def test_perturbation_variants():
     assert v["extra spaces"].split() == ["盘锦", "2024", "年", "GDP", "增长多少？"]
     assert v["synonym"] == "盘锦2024年地区生产总值增长多少？"
     assert "synonym" not in variants("福州城镇新增就业多少人")  # no term with a known other word: no variant
+
+
+def test_the_gate_lets_one_question_flip_on_a_small_split(tmp_path):
+    from assistant.eval_runner import compare_with_baseline
+
+    base = {"overall": {"refusal_rate": 1.0, "answer_accuracy": 0.9, "n_answerable": 50, "n_unanswerable": 10},
+            "splits": {}}
+    saved = tmp_path / "b.json"
+    saved.write_text(json.dumps(base), encoding="utf-8")
+    one = {"overall": {**base["overall"], "refusal_rate": 0.9}, "by_split": {}}  # 1 of 10 unanswerable flipped
+    two = {"overall": {**base["overall"], "refusal_rate": 0.8}, "by_split": {}}
+    worse_answers = {"overall": {**base["overall"], "answer_accuracy": 0.86}, "by_split": {}}  # 2 of 50
+    console = Console(record=True, width=200)
+    assert compare_with_baseline(console, one, saved) == 0
+    assert compare_with_baseline(console, two, saved) == 1
+    assert compare_with_baseline(console, worse_answers, saved) == 1
