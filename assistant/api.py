@@ -50,10 +50,13 @@ class FiltersIn(BaseModel):
     cities: list[Name] = Field(default_factory=list, max_length=50)
     years: list[Annotated[int, Field(ge=1949, le=2100)]] = Field(default_factory=list, max_length=50)
     report_ids: list[Name] = Field(default_factory=list, max_length=200)
+    periods: list[Annotated[int, Field(ge=1949, le=2100)]] = Field(
+        default_factory=list, max_length=50, description="Years the figures are about (a section's period); "
+                                                         "`years` is the year a report was delivered")
 
     def to_filters(self) -> Filters:
         return Filters(cities=[normalize_city(c.strip()) for c in self.cities], years=list(self.years),
-                       report_ids=list(self.report_ids))
+                       report_ids=list(self.report_ids), periods=list(self.periods))
 
 
 class AskRequest(BaseModel):

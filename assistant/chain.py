@@ -196,7 +196,8 @@ class AnswerPipeline:
         info, passages = self.retrieve(standalone, Filters())
         if self.refusal_reason(info, passages, Filters()) is not None:
             return None
-        shown = "、".join([*filters.cities, *(f"{y}年" for y in filters.years)]) or "所选报告"
+        shown = "、".join([*filters.cities, *(f"{y}年的报告" for y in filters.years),
+                          *(f"{y}年的数据" for y in filters.periods)]) or "所选报告"
         title = passages[0].chunk.title
         return f"当前筛选「{shown}」下没有找到；在全部报告中，《{title}》有相关内容。清除筛选后再问即可。"
 

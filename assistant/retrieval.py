@@ -31,14 +31,16 @@ class Filters:
     government report, the company of an annual report …); the API keeps the name `cities`."""
 
     cities: list[str] = field(default_factory=list)
-    years: list[int] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)  # 报告年份: the year a report was delivered
     report_ids: list[str] = field(default_factory=list)
+    periods: list[int] = field(default_factory=list)  # 数据年份: the year a passage's figures are about
 
     def allows(self, c: Chunk) -> bool:
         return (
             (not self.cities or c.entity in self.cities)
             and (not self.years or c.year in self.years)
             and (not self.report_ids or c.report_id in self.report_ids)
+            and (not self.periods or c.period in self.periods)
         )
 
     def allows_report(self, r: Report) -> bool:
@@ -53,13 +55,15 @@ class Filters:
             clauses.append({"year": {"$in": [int(y) for y in self.years]}})
         if self.report_ids:
             clauses.append({"report_id": {"$in": list(self.report_ids)}})
+        if self.periods:
+            clauses.append({"period": {"$in": [int(y) for y in self.periods]}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     @property
     def empty(self) -> bool:
-        return not (self.cities or self.years or self.report_ids)
+        return not (self.cities or self.years or self.report_ids or self.periods)
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ class CorpusView:
         """Chunk ids the filters allow; a city restriction is looked up, not scanned."""
         if f.cities:
             ids = set().union(*(self.by_city.get(c, set()) for c in f.cities))
-            if not (f.years or f.report_ids):
+            if not (f.years or f.report_ids or f.periods):
                 return ids
             return {cid for cid in ids if f.allows(self.chunks[cid])}
         return {cid for cid, c in self.chunks.items() if f.allows(c)}
@@ -250,8 +254,10 @@ class HybridRetriever:
         # a place's question stays in that place's reports; a company's may be answered by any document
         # naming it (a judgement, a supplier's report), so there the entity only boosts
         cities = [c for c in cities if c in view.place_entities]
-        scope = Filters(cities=filters.cities or [], years=filters.years, report_ids=filters.report_ids)
-        city_scope = Filters(cities=scope.cities or cities, years=scope.years, report_ids=scope.report_ids)
+        scope = Filters(cities=filters.cities or [], years=filters.years, report_ids=filters.report_ids,
+                        periods=filters.periods)
+        city_scope = Filters(cities=scope.cities or cities, years=scope.years, report_ids=scope.report_ids,
+                             periods=scope.periods)
 
         qvec = self.embedder.embed_query(info.expanded)
         dense: list[tuple[Chunk, float]] = []

@@ -20,6 +20,7 @@ from assistant.citations import statements
 from assistant.errors import ReportQAError
 from assistant.feedback import Feedback, FeedbackLog
 from assistant.loading import source_name, supported_suffixes
+from assistant.normalize import normalize_question
 from assistant.records import Answer, Citation, Report
 from assistant.retrieval import Filters
 from assistant.ui_render import (
@@ -54,12 +55,15 @@ def report_label(r: Report) -> str:
     return f"{r.title}（{r.city or '城市未知'}·{r.year or '年份未知'}）"
 
 
-def make_filters(cities: list[str] | None, years: list[Any] | None, report_ids: list[str] | None) -> Filters:
-    return Filters(cities=list(cities or []), years=[int(y) for y in years or []], report_ids=list(report_ids or []))
+def make_filters(cities: list[str] | None, years: list[Any] | None, report_ids: list[str] | None,
+                 periods: list[Any] | None = None) -> Filters:
+    return Filters(cities=list(cities or []), years=[int(y) for y in years or []], report_ids=list(report_ids or []),
+                   periods=[int(y) for y in periods or []])
 
 
 def filters_text(f: Filters, labels: dict[str, str]) -> str:
-    parts = ["、".join(f.cities), "、".join(f"{y}年" for y in f.years), "、".join(labels.get(r, r) for r in f.report_ids)]
+    parts = ["、".join(f.cities), "、".join(f"{y}年的报告" for y in f.years), "、".join(f"{y}年的数据" for y in f.periods),
+             "、".join(labels.get(r, r) for r in f.report_ids)]
     return " · ".join(p for p in parts if p)
 
 
@@ -147,6 +151,8 @@ class ChatUI:
             title = "引用来源" if answer.citations else "可能相关的段落"
             out.append(f'\n\n<div class="rq-cards"><div class="rq-cards-title">{title}</div>{"".join(cards)}</div>')
         notes = []
+        if answer.standalone_question and normalize_question(answer.question) != answer.standalone_question:
+            notes.append(f"理解为：{answer.standalone_question}")  # a follow-up read with what was said before
         if not filters.empty:
             labels = {r.report_id: r.title for r in self.qa.retriever.view.reports}
             notes.append(f"筛选：{filters_text(filters, labels)}")
@@ -164,14 +170,15 @@ class ChatUI:
             out += [{"role": "user", "content": md_text(t["question"])}, {"role": "assistant", "content": t["html"]}]
         return out
 
-    def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None):
+    def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None,
+                periods=None):
         """Stream one answer: yields (chat messages, turns); the last yield carries the citation cards."""
         question = (question or "").strip()
         turns = list(turns or [])
         if not question:
             yield self.messages(turns), turns
             return
-        filters = make_filters(cities, years, report_ids)
+        filters = make_filters(cities, years, report_ids, periods)
         history = [t["question"] for t in turns]
         turn_id = uuid.uuid4().hex[:12]
         shown = self.messages(turns) + [{"role": "user", "content": md_text(question)}]
@@ -191,7 +198,8 @@ class ChatUI:
         turn = {
             "id": turn_id, "question": question, "history": history, "answer": answer.answer,
             "refused": answer.refused, "standalone": answer.standalone_question,
-            "filters": {"cities": filters.cities, "years": filters.years, "report_ids": filters.report_ids},
+            "filters": {"cities": filters.cities, "years": filters.years, "report_ids": filters.report_ids,
+                        "periods": filters.periods},
             "citations": [{"n": c.n, "chunk_id": c.chunk_id, "report_id": c.report_id, "source": c.source,
                            "title": c.title} for c in answer.citations],
             "html": self.render_answer(answer, turn_id, filters),
@@ -271,13 +279,15 @@ class ChatUI:
 
     def filter_choices(self) -> dict[str, list]:
         reports = self.qa.reports()
+        periods = {c.period for c in self.qa.retriever.view.chunks.values() if c.period is not None}
         return {
-            "cities": sorted({r.city for r in reports if r.city}),
+            "cities": sorted({r.entity for r in reports if r.entity}),
             "years": [str(y) for y in sorted({r.year for r in reports if r.year}, reverse=True)],
+            "periods": [str(y) for y in sorted(periods, reverse=True)],
             "reports": [(report_label(r), r.report_id) for r in sorted(reports, key=lambda r: (r.city or "", -(r.year or 0)))],
         }
 
-    def on_refresh(self, cities=None, years=None, report_ids=None):
+    def on_refresh(self, cities=None, years=None, report_ids=None, periods=None):
         choices = self.filter_choices()
         valid_reports = {v for _, v in choices["reports"]}
         return (
@@ -285,6 +295,7 @@ class ChatUI:
             gr.update(choices=choices["cities"], value=[c for c in cities or [] if c in choices["cities"]]),
             gr.update(choices=choices["years"], value=[y for y in years or [] if str(y) in choices["years"]]),
             gr.update(choices=choices["reports"], value=[r for r in report_ids or [] if r in valid_reports]),
+            gr.update(choices=choices["periods"], value=[y for y in periods or [] if str(y) in choices["periods"]]),
         )
 
     # --- uploads ---------------------------------------------------------------------------------------
@@ -349,10 +360,10 @@ class ChatUI:
         return ('<table class="rq-table rq-upload"><tr><th>文件</th><th>结果</th><th>报告</th><th>片段</th>'
                 f'<th>说明</th></tr>{"".join(body)}</table>')
 
-    def on_upload(self, files, cities, years, report_ids, progress=gr.Progress()):  # noqa: B008 - Gradio's way
+    def on_upload(self, files, cities, years, report_ids, periods=None, progress=gr.Progress()):  # noqa: B008
         progress(0, desc="正在保存并解析文件…")
         rows = self.upload(files, progress)
-        return (self.upload_html(rows), None, *self.on_refresh(cities, years, report_ids))
+        return (self.upload_html(rows), None, *self.on_refresh(cities, years, report_ids, periods))
 
     # --- layout ------------------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
@@ -378,10 +389,13 @@ class ChatUI:
                     feedback_note = gr.Markdown("", elem_id="rq-feedback-note")
                 with gr.Column(scale=2, min_width=380):
                     with gr.Group():
-                        cities = gr.Dropdown(label="城市", multiselect=True, choices=[], elem_id="rq-city")
-                        years = gr.Dropdown(label="年份", multiselect=True, choices=[], elem_id="rq-year")
+                        cities = gr.Dropdown(label="城市 / 单位", multiselect=True, choices=[], elem_id="rq-city")
+                        years = gr.Dropdown(label="报告年份（报告发布的年份）", multiselect=True, choices=[],
+                                            elem_id="rq-year")
+                        periods = gr.Dropdown(label="数据年份（数字所属的年份）", multiselect=True, choices=[],
+                                              elem_id="rq-period")
                         reports = gr.Dropdown(label="报告", multiselect=True, choices=[], elem_id="rq-report")
-                    gr.Markdown("筛选作用于之后的提问；留空表示不限。", elem_classes="rq-hint")
+                    gr.Markdown("筛选作用于本次对话之后的提问；留空表示不限；「新对话」会清空筛选。", elem_classes="rq-hint")
                     with gr.Tabs(selected="report") as tabs:
                         with gr.Tab("原文", id="report"):
                             viewer = gr.HTML(VIEWER_EMPTY, js_on_load=VIEWER_JS, apply_default_css=False,
@@ -397,17 +411,19 @@ class ChatUI:
                             status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
                             refresh = gr.Button("刷新", elem_id="rq-refresh")
 
-            chat_in = [asked, turns, cities, years, reports]
+            chat_in = [asked, turns, cities, years, reports, periods]
             for trigger in (question.submit, send.click):
                 trigger(lambda q: ("", q), [question], [question, asked], queue=False).then(
                     self.respond, chat_in, [chatbot, turns])
             reset = [chatbot, turns, pending, comment_row, feedback_note]
-            new_chat.click(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
+            # filters belong to a conversation: a new one starts unfiltered
+            new_chat.click(lambda: ([], [], None, gr.update(visible=False), "", [], [], [], []), None,
+                           [*reset, cities, years, reports, periods], queue=False)
             chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, None, [viewer, tabs])
-            filter_io = [cities, years, reports]
+            filter_io = [cities, years, reports, periods]
             upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
                              concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result])
             refresh.click(self.on_refresh, filter_io, [status, *filter_io])

@@ -83,3 +83,13 @@ def test_clarify_and_notes_are_in_the_json(qa):
     d = qa.ask("2023年一般公共预算收入是多少").to_dict()
     assert "clarify" in d and "notes" in d
     assert (d["clarify"] is None) == bool(d["notes"])
+
+
+def test_two_year_filters_report_year_and_data_year(qa):
+    """沈阳2023年GDP is in the 2024 report: the data-year filter 2023 keeps it, the report-year filter
+    2023 hides it (and says so)."""
+    by_data = qa.ask("沈阳2023年一般公共预算收入是多少", filters=Filters(periods=[2023]))
+    assert not by_data.refused and all(c.period == 2023 for c in by_data.citations)
+    by_report = qa.ask("沈阳2023年一般公共预算收入是多少", filters=Filters(years=[2023]))
+    assert by_report.refused and by_report.refusal_reason == "hidden by filter" and "2023年的报告" in by_report.answer
+    assert Filters(periods=[2023]).where() == {"period": {"$in": [2023]}} and not Filters(periods=[2023]).empty

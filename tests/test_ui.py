@@ -209,8 +209,9 @@ def test_status_panel_and_filter_choices(shared_ui):
     assert choices["cities"] == sorted(["济南", "沈阳", "福州", "本溪", "盘锦", "商丘", "内江"])
     assert choices["years"][:3] == ["2025", "2024", "2023"]
     assert len(choices["reports"]) == 11 and all(len(rid) == 16 for _, rid in choices["reports"])
-    _, cities, years, reports = shared_ui.on_refresh(["沈阳", "北京"], ["2024"], ["gone"])
+    _, cities, years, reports, periods = shared_ui.on_refresh(["沈阳", "北京"], ["2024"], ["gone"], ["2023", "1999"])
     assert cities["value"] == ["沈阳"] and years["value"] == ["2024"] and reports["value"] == []
+    assert periods["value"] == ["2023"] and "2023" in choices["periods"] and "2025" in choices["periods"]
 
 
 # --- uploads ----------------------------------------------------------------------------------------
