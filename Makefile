@@ -38,12 +38,12 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not browser and not slow"
 
 eval: model
-	$(BIN)/reportqa eval
+	$(BIN)/reportqa eval --conversations eval/conversations.jsonl
 	$(BIN)/reportqa eval --qa eval/other/qa.jsonl --corpus eval/other/docs
 
 # CI gate: fail when a metric drops against the committed baseline
 eval-gate: model
-	$(BIN)/reportqa eval --baseline eval/baseline.json
+	$(BIN)/reportqa eval --conversations eval/conversations.jsonl --baseline eval/baseline.json
 	$(BIN)/reportqa eval --qa eval/other/qa.jsonl --corpus eval/other/docs --baseline eval/other/baseline.json
 
 bench: model

@@ -118,7 +118,10 @@ class AnswerPipeline:
             yield Answer(question=question, answer="请输入问题。", refused=True, error="empty question")
             return
         self.retriever.view.refresh()
-        corrections = find_typos(typed, self.retriever.view.aliases)
+        aliases = self.retriever.view.aliases
+        # earlier questions are read as corrected too: 「盘金…」 then 「一般公共预算收入呢？」 is about 盘锦
+        history = [apply_corrections(h, find_typos(h, aliases)) for h in history]
+        corrections = find_typos(typed, aliases)
         standalone = self.standalone(apply_corrections(typed, corrections), history)
         info, passages = self.retrieve(standalone, filters)
         notes = [f"按「{c.alias}」理解（问题中写的是「{c.typed}」）。" for c in corrections]

@@ -247,13 +247,14 @@ def eval_cmd(
     judge: Annotated[bool, typer.Option("--judge", help="LLM-judged faithfulness (needs an LLM)")] = False,
     no_perturb: Annotated[bool, typer.Option("--no-perturb", help="Skip the perturbation suite")] = False,
     split: Annotated[str | None, typer.Option("--split", help="Only the dev or the test split")] = None,
+    conversations: Annotated[Path | None, typer.Option("--conversations", help="Scripted conversations (JSON Lines)")] = None,
 ) -> None:
     """Score retrieval, answers, citations and refusals on the evaluation set, by split, with baselines
     and the perturbation suite."""
     from assistant.eval_runner import run_eval
 
     code = run_eval(Settings(), qa_file, corpus, baseline, k, not no_baselines, save_baseline, judge, console,
-                    perturb=not no_perturb, split=split)
+                    perturb=not no_perturb, split=split, conversations=conversations)
     raise typer.Exit(code)
 
 

@@ -305,38 +305,48 @@ def write_markdown(path: Path, results: dict[str, Any], outcomes: list[Outcome],
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def baseline_record(k: int, ours: dict[str, Any], perturbed: dict[str, Any] | None) -> dict[str, Any]:
-    """What a saved baseline holds: overall and per-split metrics, and the perturbation score."""
+def baseline_record(k: int, ours: dict[str, Any], perturbed: dict[str, Any] | None,
+                    convo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a saved baseline holds: overall and per-split metrics, the perturbation score and the
+    conversations' turn accuracy."""
     record: dict[str, Any] = {"k": k, "overall": ours["overall"], "splits": ours["by_split"]}
     if perturbed is not None:
         record["perturbation_same_verdict"] = perturbed["same_verdict"]
+    if convo is not None:
+        record["conversation_turns"] = {"all": convo["overall"], **convo["by_split"]}
     return record
 
 
-def _gated(current: dict[str, Any], perturbed: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    groups = {"all": dict(current["overall"]), **{sp: row for sp, row in current["by_split"].items()}}
+def _gated(current: dict[str, Any], perturbed: dict[str, Any] | None,
+           convo: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    groups = {"all": dict(current["overall"]), **{sp: dict(row) for sp, row in current["by_split"].items()}}
     if perturbed is not None:
         groups["all"]["perturbation_same_verdict"] = perturbed["same_verdict"]
+    for group, row in ({"all": convo["overall"], **convo["by_split"]} if convo else {}).items():
+        groups.setdefault(group, {})["conversation_turn_accuracy"] = row["turn_accuracy"]
+        groups[group]["n_turns"] = row["turns"]
     return groups
 
 
 def compare_with_baseline(console: Console, current: dict[str, Any], baseline_file: Path,
-                          perturbed: dict[str, Any] | None = None) -> int:
+                          perturbed: dict[str, Any] | None = None, convo: dict[str, Any] | None = None) -> int:
     """Fail when any gated metric drops by more than TOLERANCE, overall or on either split."""
     saved = json.loads(baseline_file.read_text(encoding="utf-8"))
     base = {"all": dict(saved.get("overall", saved)), **saved.get("splits", {})}
     if "perturbation_same_verdict" in saved:
         base["all"]["perturbation_same_verdict"] = saved["perturbation_same_verdict"]
+    for group, row in saved.get("conversation_turns", {}).items():
+        base.setdefault(group, {})["conversation_turn_accuracy"] = row["turn_accuracy"]
     table = Table("split", "metric", "baseline", "now", "delta", "status", title=f"Gate against {baseline_file}")
     failed = False
-    for group, now in _gated(current, perturbed).items():
-        for key in (*HIGHER_IS_BETTER, "perturbation_same_verdict", *LOWER_IS_BETTER):
+    for group, now in _gated(current, perturbed, convo).items():
+        for key in (*HIGHER_IS_BETTER, "perturbation_same_verdict", "conversation_turn_accuracy", *LOWER_IS_BETTER):
             old, new = base.get(group, {}).get(key), now.get(key)
             if old is None or new is None:
                 continue
             delta = new - old
             # one question may flip (a near-tie on another CPU's arithmetic) without failing a small split
-            n = now.get("n_unanswerable" if key == "refusal_rate" else "n_answerable") or 0
+            n = now.get({"refusal_rate": "n_unanswerable", "conversation_turn_accuracy": "n_turns"}.get(key, "n_answerable")) or 0
             tolerance = max(TOLERANCE, 1.0 / n + 1e-9) if n and key != "perturbation_same_verdict" else TOLERANCE
             bad = delta < -tolerance if key not in LOWER_IS_BETTER else delta > tolerance
             failed |= bad
@@ -354,7 +364,7 @@ def eval_settings(settings: Settings, corpus: Path) -> Settings:
 
 def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: Path | None, k: int, baselines: bool,
              save_baseline: Path | None, judge: bool, console: Console, qa=None, perturb: bool = True,
-             split: str | None = None) -> int:
+             split: str | None = None, conversations: Path | None = None) -> int:
     from assistant.qa import ReportQA
 
     items = load_items(qa_file)
@@ -374,11 +384,18 @@ def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: P
         results["dense-500 (common recipe)"] = score(run_dense_baseline(qa, items, corpus, k), texts)
         results["keyword only (BM25)"] = score(run_keyword_baseline(qa, items, k), texts)
     perturbed = run_perturbations(qa, outcomes) if perturb else None
+    convo = None
+    if conversations is not None:
+        from assistant.eval_conversations import load_conversations, print_conversations, run_conversations
+
+        convo = run_conversations(qa, [c for c in load_conversations(conversations) if not split or c.split == split])
     if judge and qa.llm is not None:
         results["reportqa"]["overall"]["faithfulness"] = judge_faithfulness(qa, outcomes)
     print_tables(console, results, k)
     if perturbed is not None:
         print_perturbations(console, perturbed)
+    if convo is not None:
+        print_conversations(console, convo)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path("eval/results")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -386,15 +403,15 @@ def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: P
                "embedding_model": qa.embedder.model_id, "overall": results["reportqa"]["overall"],
                "pipelines": {n: {"overall": r["overall"], "by_type": r["by_type"], "by_split": r["by_split"]}
                              for n, r in results.items()},
-               "perturbation": perturbed, "items": results["reportqa"]["items"]}
+               "perturbation": perturbed, "conversations": convo, "items": results["reportqa"]["items"]}
     (out_dir / f"{stamp}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     write_markdown(out_dir / f"{stamp}.md", results, outcomes, k)
     console.print(f"results: {out_dir / stamp}.json, failures: {out_dir / stamp}.md")
     if save_baseline:
-        save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed), ensure_ascii=False,
+        save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed, convo), ensure_ascii=False,
                                             indent=1), encoding="utf-8")
     if baseline:
-        return compare_with_baseline(console, results["reportqa"], baseline, perturbed)
+        return compare_with_baseline(console, results["reportqa"], baseline, perturbed, convo)
     return 0
 
 

@@ -14,6 +14,9 @@ _RESULT_TAIL = re.compile(r"(实际)?(完成|实现|达到|提升到|下降)了|
 _SIBLINGS = {"农村": "城镇", "城镇": "农村", "出口": "进口", "进口": "出口", "支出": "收入", "收入": "支出"}
 
 
+_ASK_TAIL = re.compile(r"(?:(?:增长|下降|达到|完成|实现|新增|是|有)了?)?(?:多少|几|哪些|什么)[^，,]*$")
+
+
 def resolve_followup(question: str, history: list[str], understand) -> str:
     """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them.
 
@@ -65,6 +68,8 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
             body = body.replace(_SIBLINGS[topic], topic, 1)  # 「农村的呢？」
         elif topic and indicator and len(topic) > 1:
             body = body.replace(indicator, topic, 1)  # 「固投呢？」
+        elif topic and len(topic) > 1 and _ASK_TAIL.search(body):
+            body = topic + _ASK_TAIL.search(body).group()  # 粗钢产量多少 -> 「技术合同成交额呢」 -> 技术合同成交额多少
         elif topic:
             body = f"{body}，{topic}"
         if asks_target:

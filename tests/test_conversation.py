@@ -93,3 +93,35 @@ def test_two_year_filters_report_year_and_data_year(qa):
     by_report = qa.ask("沈阳2023年一般公共预算收入是多少", filters=Filters(years=[2023]))
     assert by_report.refused and by_report.refusal_reason == "hidden by filter" and "2023年的报告" in by_report.answer
     assert Filters(periods=[2023]).where() == {"period": {"$in": [2023]}} and not Filters(periods=[2023]).empty
+
+
+def test_a_typo_in_an_earlier_turn_does_not_carry_into_the_follow_up(qa):
+    a = qa.ask("一般公共预算收入呢？", history=["盘金2023年地区生产总值增长多少"])
+    assert a.standalone_question.startswith("盘锦") and not a.refused
+    assert {c.city for c in a.citations} == {"盘锦"}
+
+
+def test_an_indicator_the_profiles_do_not_list_is_still_swapped():
+    from assistant.followup import resolve_followup
+    from assistant.query import understand
+
+    def u(text):
+        return understand(text, ["本溪"], {None: 2024})
+
+    assert resolve_followup("技术合同成交额呢", ["本溪2023年粗钢产量多少"], u) == "本溪2023年技术合同成交额多少"
+    assert resolve_followup("粮食产量呢？", ["本溪2023年粗钢产量多少", "技术合同成交额呢"], u) == "本溪2023年粮食产量多少"
+
+
+def test_scripted_conversations_are_scored_turn_by_turn(qa, tmp_path):
+    from assistant.eval_conversations import load_conversations, run_conversations
+
+    script = tmp_path / "c.jsonl"
+    script.write_text("\n".join([
+        '{"id": "c1", "split": "dev", "kind": "switch-entity", "turns": [{"question": "济南2023年地区生产总值增长多少？", '
+        '"expect": "answer", "answers": ["6%左右"], "entity": "济南"}, {"question": "那北京呢？", "expect": "refuse"}]}',
+        '{"id": "c2", "split": "test", "kind": "typo", "turns": [{"question": "盘金2024年地区生产总值增长多少", '
+        '"expect": "answer", "answers": ["99%"], "entity": "盘锦"}]}',
+    ]), encoding="utf-8")
+    result = run_conversations(qa, load_conversations(script))
+    assert [r["right"] for r in result["turns"]] == [True, True, False]  # c2 expects a figure no report has
+    assert result["by_split"]["dev"]["conversation_accuracy"] == 1.0 and result["overall"]["turns"] == 3
