@@ -54,8 +54,11 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
     years = years or prev.years
     asks_target = bool(TARGET_WORDS.search(rest))
     topic = re.sub(r"目标|预期|计划|要达到|要|是多少|多少|呢|的|(达到|完成|实现|增长)了?", "", rest)
-    if len(rest) > 8 and not rest.startswith("目标"):
-        body = rest  # a full question that only lacks its city or year
+    own_ask = _ASK_TAIL.search(rest)
+    asked = re.sub(r"目标|预期|计划|实际|的", "", rest[: own_ask.start()]) if own_ask else ""  # what, not which kind
+    new_topic = len(asked) > 1 and not any(asked[i : i + 2] in base for i in range(len(asked) - 1))
+    if (len(rest) > 8 and not rest.startswith("目标")) or new_topic:
+        body = rest  # a full question (重点工作有哪些) that only lacks its city or year
     else:
         body = base
         for name in [*(prev.mentions or prev.cities), *named_places(base, prev)]:

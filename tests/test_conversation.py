@@ -110,6 +110,9 @@ def test_an_indicator_the_profiles_do_not_list_is_still_swapped():
 
     assert resolve_followup("技术合同成交额呢", ["本溪2023年粗钢产量多少"], u) == "本溪2023年技术合同成交额多少"
     assert resolve_followup("粮食产量呢？", ["本溪2023年粗钢产量多少", "技术合同成交额呢"], u) == "本溪2023年粮食产量多少"
+    # a question of its own on a new topic takes only the place and year, not the old indicator
+    assert resolve_followup("今年的重点工作有哪些", ["本溪2024年地区生产总值增长多少"], u) == "本溪2024年重点工作有哪些"
+    assert resolve_followup("今年的目标是多少？", ["本溪2023年城镇新增就业多少人"], u).endswith("目标是多少")
 
 
 def test_scripted_conversations_are_scored_turn_by_turn(qa, tmp_path):
