@@ -87,7 +87,7 @@ def _oneline(fragment: str) -> str:
     return re.sub(r"\n+", "<br>", fragment)
 
 
-HEADER = ('<div class="rq-header"><h1>报告问答</h1><p>根据已收录的政府工作报告回答问题，每个回答都附有引用原文；'
+HEADER = ('<div class="rq-header"><h1>报告问答</h1><p>根据已收录的报告（政府工作报告、企业年报、判决书等）回答问题，每个回答都附有引用原文；'
           '点击 [n] 跳到引用，点击“查看原文”在右侧打开整篇报告。</p></div>')
 PLACEHOLDER = "**向我提问**：例如某市某年的经济增速、预期目标、重点工作。回答只依据已收录的报告。"
 VIEWER_EMPTY = '<div class="rq-empty">点击回答中引用卡片的“查看原文”，这里会打开整篇报告并定位到该段落。</div>'
@@ -140,7 +140,7 @@ CSS = """
 .rq-n { color: #2563eb; margin-right: .35rem; }
 .rq-meta { font-size: .85em; color: var(--body-text-color-subdued); margin: .15rem 0 .35rem; }
 .rq-passage { padding: .2rem .5rem; border-left: 2px solid var(--border-color-primary); line-height: 1.7; }
-mark.rq-hl, mark.rq-target { background: #fde68a; color: #1f2937; padding: 0 1px; border-radius: 2px; }
+mark.rq-hl, mark.rq-target { background: #fde68a; color: #1f2937 !important; padding: 0 1px; border-radius: 2px; }  /* dark theme too */
 mark.rq-here { background: rgba(37, 99, 235, .12); color: inherit; }
 .rq-section summary, a.rq-open { cursor: pointer; color: #2563eb; font-size: .85em; text-decoration: none; }
 .rq-section > div { max-height: 320px; overflow: auto; padding: .35rem .5rem; line-height: 1.7; }
