@@ -164,11 +164,38 @@ class ChatUI:
 
     # --- chat ------------------------------------------------------------------------------------
     @staticmethod
-    def messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
-        out = []
-        for t in turns:
-            out += [{"role": "user", "content": md_text(t["question"])}, {"role": "assistant", "content": t["html"]}]
+    def messages(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, t in enumerate(turns):
+            reply: dict[str, Any] = {"role": "assistant", "content": t["html"]}
+            if t.get("options") and i == len(turns) - 1:  # quick replies belong to the latest answer only
+                reply["options"] = t["options"]
+            out += [{"role": "user", "content": md_text(t["question"])}, reply]
         return out
+
+    @staticmethod
+    def quick_replies(question: str, answer: Answer, filters: Filters) -> list[dict[str, str]]:
+        """One click instead of typing: the candidates of a question asked back, or the same question without
+        the filter that hid its answer. Each value is what the click sends (JSON: the question, and whether
+        to clear the filters first)."""
+        if answer.clarify:
+            asked = normalize_question(question)
+            return [{"label": o, "value": json.dumps({"q": f"{o}{asked}", "clear": False}, ensure_ascii=False)}
+                    for o in answer.clarify.get("options", [])[:8]]
+        if answer.refusal_reason == "hidden by filter" and not filters.empty:
+            return [{"label": "取消筛选，重新提问", "value": json.dumps({"q": question, "clear": True}, ensure_ascii=False)}]
+        return []
+
+    @staticmethod
+    def on_option(evt: gr.SelectData):
+        """A quick reply clicked: the question it sends, and the filters cleared when it says so."""
+        try:
+            choice = json.loads(evt.value if isinstance(evt.value, str) else evt.value.get("value", ""))
+        except (ValueError, AttributeError):
+            choice = {"q": str(evt.value), "clear": False}
+        keep = gr.update()
+        filters = [[], [], [], []] if choice.get("clear") else [keep, keep, keep, keep]
+        return (choice.get("q", ""), *filters)
 
     def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None,
                 periods=None):
@@ -203,6 +230,7 @@ class ChatUI:
             "citations": [{"n": c.n, "chunk_id": c.chunk_id, "report_id": c.report_id, "source": c.source,
                            "title": c.title} for c in answer.citations],
             "html": self.render_answer(answer, turn_id, filters),
+            "options": self.quick_replies(question, answer, filters),
         }
         turns = turns + [turn]
         yield self.messages(turns), turns
@@ -421,6 +449,8 @@ class ChatUI:
                            [*reset, cities, years, reports, periods], queue=False)
             chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
+            chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods], queue=False).then(
+                self.respond, chat_in, [chatbot, turns])
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, None, [viewer, tabs])
             filter_io = [cities, years, reports, periods]

@@ -145,7 +145,15 @@ def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
     assert titles and all("沈阳" in t for t in titles), titles
     assert "筛选：沈阳" in answer.inner_text()
     shot(page, "04-filtered")
-    page.click("#rq-city .remove-all")
+    # a question the filter hides says so and offers one click to ask it without the filter
+    hidden = ask(page, "盘锦2024年地区生产总值增长多少？")
+    assert "当前筛选" in hidden.inner_text()
+    before = page.locator("#rq-chat .rq-foot").count()
+    page.locator("#rq-chat button.option", has_text="取消筛选").click()
+    page.wait_for_function(f"document.querySelectorAll('#rq-chat .rq-foot').length > {before}")
+    again = page.locator("#rq-chat [data-testid='bot']").last
+    assert "3.5%" in again.inner_text() and "筛选：" not in again.inner_text()
+    shot(page, "04b-filter-cleared")
 
     # 3. upload a report, then find it by a question
     path = tmp_path / "大连 2024 政府工作报告.txt"

@@ -330,3 +330,20 @@ def test_concurrent_sessions_do_not_wait_for_each_other(shared_ui):
     finally:
         release.set()
         del qa.stream
+
+
+def test_quick_replies_for_a_question_asked_back_and_for_a_hiding_filter(shared_ui):
+    import json as _json
+    from types import SimpleNamespace
+
+    steps, turns = ask(shared_ui, "今年的重点工作有哪些？")
+    options = steps[-1][0][-1].get("options") or []
+    assert options or "分别按" in turns[-1]["answer"]  # asked back with choices, or answered per entity
+    if turns[-1]["refused"]:  # asked back: one quick reply per candidate, each a full question
+        assert len(options) >= 2 and all(_json.loads(o["value"])["q"].startswith(o["label"]) for o in options)
+    steps, turns = ask(shared_ui, "盘锦2024年地区生产总值增长多少", cities=["济南"])
+    [retry] = steps[-1][0][-1]["options"]
+    assert retry["label"] == "取消筛选，重新提问"
+    question, *filters = shared_ui.on_option(SimpleNamespace(value=retry["value"]))
+    assert question == "盘锦2024年地区生产总值增长多少" and filters == [[], [], [], []]
+    assert "options" not in shared_ui.messages(turns + turns)[1]  # only the latest answer offers them
