@@ -184,6 +184,9 @@ class ChatUI:
                     for o in answer.clarify.get("options", [])[:8]]
         if answer.refusal_reason == "hidden by filter" and not filters.empty:
             return [{"label": "取消筛选，重新提问", "value": json.dumps({"q": question, "clear": True}, ensure_ascii=False)}]
+        if answer.standalone_question and normalize_question(question) != answer.standalone_question:
+            return [{"label": "不带上文，按原问题重新提问",
+                     "value": json.dumps({"q": question, "clear": False, "alone": True}, ensure_ascii=False)}]
         return []
 
     @staticmethod
@@ -195,10 +198,10 @@ class ChatUI:
             choice = {"q": str(evt.value), "clear": False}
         keep = gr.update()
         filters = [[], [], [], []] if choice.get("clear") else [keep, keep, keep, keep]
-        return (choice.get("q", ""), *filters)
+        return (choice.get("q", ""), *filters, bool(choice.get("alone")))
 
     def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None,
-                periods=None):
+                periods=None, alone: bool = False):
         """Stream one answer: yields (chat messages, turns); the last yield carries the citation cards."""
         question = (question or "").strip()
         turns = list(turns or [])
@@ -206,7 +209,7 @@ class ChatUI:
             yield self.messages(turns), turns
             return
         filters = make_filters(cities, years, report_ids, periods)
-        history = [t["question"] for t in turns]
+        history = [] if alone else [t["question"] for t in turns]  # alone: asked again without what came before
         turn_id = uuid.uuid4().hex[:12]
         shown = self.messages(turns) + [{"role": "user", "content": md_text(question)}]
         yield shown + [{"role": "assistant", "content": "正在检索相关段落…"}], turns
@@ -439,9 +442,10 @@ class ChatUI:
                             status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
                             refresh = gr.Button("刷新", elem_id="rq-refresh")
 
-            chat_in = [asked, turns, cities, years, reports, periods]
+            alone = gr.State(False)
+            chat_in = [asked, turns, cities, years, reports, periods, alone]
             for trigger in (question.submit, send.click):
-                trigger(lambda q: ("", q), [question], [question, asked], queue=False).then(
+                trigger(lambda q: ("", q, False), [question], [question, asked, alone], queue=False).then(
                     self.respond, chat_in, [chatbot, turns])
             reset = [chatbot, turns, pending, comment_row, feedback_note]
             # filters belong to a conversation: a new one starts unfiltered
@@ -449,7 +453,7 @@ class ChatUI:
                            [*reset, cities, years, reports, periods], queue=False)
             chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
-            chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods], queue=False).then(
+            chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods, alone], queue=False).then(
                 self.respond, chat_in, [chatbot, turns])
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, None, [viewer, tabs])

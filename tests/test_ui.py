@@ -336,7 +336,7 @@ def test_quick_replies_for_a_question_asked_back_and_for_a_hiding_filter(shared_
     import json as _json
     from types import SimpleNamespace
 
-    steps, turns = ask(shared_ui, "今年的重点工作有哪些？")
+    steps, turns = ask(shared_ui, "2024年地区生产总值增长目标是多少？")
     options = steps[-1][0][-1].get("options") or []
     assert options or "分别按" in turns[-1]["answer"]  # asked back with choices, or answered per entity
     if turns[-1]["refused"]:  # asked back: one quick reply per candidate, each a full question
@@ -344,6 +344,14 @@ def test_quick_replies_for_a_question_asked_back_and_for_a_hiding_filter(shared_
     steps, turns = ask(shared_ui, "盘锦2024年地区生产总值增长多少", cities=["济南"])
     [retry] = steps[-1][0][-1]["options"]
     assert retry["label"] == "取消筛选，重新提问"
-    question, *filters = shared_ui.on_option(SimpleNamespace(value=retry["value"]))
-    assert question == "盘锦2024年地区生产总值增长多少" and filters == [[], [], [], []]
+    question, *filters, alone = shared_ui.on_option(SimpleNamespace(value=retry["value"]))
+    assert question == "盘锦2024年地区生产总值增长多少" and filters == [[], [], [], []] and not alone
+    # a follow-up read with history can be asked again on its own
+    steps, turns = ask(shared_ui, "盘锦2024年地区生产总值增长多少")
+    steps, turns = ask(shared_ui, "那沈阳呢？", turns)
+    [again] = steps[-1][0][-1]["options"]
+    question, *_, alone = shared_ui.on_option(SimpleNamespace(value=again["value"]))
+    assert question == "那沈阳呢？" and alone and "理解为：沈阳" in turns[-1]["html"]
+    lone = list(shared_ui.respond(question, turns, alone=True))[-1][1][-1]
+    assert lone["history"] == [] and lone["standalone"] == "那沈阳呢"
     assert "options" not in shared_ui.messages(turns + turns)[1]  # only the latest answer offers them
