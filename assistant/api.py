@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Security, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -257,14 +257,19 @@ SSE_CHAT = "with `\"stream\": true`, OpenAI `chat.completion.chunk` events, the 
 def create_api(qa, settings=None) -> FastAPI:
     """A FastAPI app over one shared `ReportQA`; mount the UI beside it (see `assistant.server`)."""
     settings = settings or qa.settings
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    everywhere = settings.api_key_scope == "all"
+    closed_docs = bool(api_key) and everywhere  # with a key on every endpoint, the schema and docs need it too
     app = FastAPI(
         title="ReportQA 报告问答 API",
         version="1",
-        description="Questions about long Chinese government reports, answered with cited passages.",
+        description="Questions about long Chinese reports, answered with cited passages.",
+        docs_url=None if closed_docs else "/docs", redoc_url=None if closed_docs else "/redoc",
+        openapi_url=None if closed_docs else "/openapi.json",
     )
-    api_key = settings.api_key.get_secret_value() if settings.api_key else None
     key = [Depends(_key_check(api_key))] if api_key else []
-    everywhere = settings.api_key_scope == "all"
+    if closed_docs:
+        _docs_behind(app, key)
     router = APIRouter(prefix="/v1", dependencies=key if everywhere else [],
                        responses=_errors(400, 401) if api_key and everywhere else _errors(400))
     write_key = {} if everywhere or not api_key else {"dependencies": key}  # scope "write": upload and delete only
@@ -405,15 +410,55 @@ _BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <REPOR
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <REPORTQA_API_KEY>")
 
 
-def _key_check(expected: str):
-    def check(cred: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+class FailedKeys:
+    """Wrong keys per client address in a sliding window: past the limit, the client waits (429), so a key
+    cannot be guessed at HTTP speed."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0):
+        self.limit, self.window_s = limit, window_s
+        self._seen: dict[str, list[float]] = {}
+
+    def _recent(self, who: str, now: float) -> list[float]:
+        times = [t for t in self._seen.get(who, []) if now - t < self.window_s]
+        self._seen[who] = times
+        return times
+
+    def blocked(self, who: str) -> bool:
+        return len(self._recent(who, time.monotonic())) >= self.limit
+
+    def failed(self, who: str) -> None:
+        self._recent(who, time.monotonic()).append(time.monotonic())
+        if len(self._seen) > 10_000:  # bounded: forget the quiet ones
+            self._seen = {k: v for k, v in self._seen.items() if v}
+
+
+def _key_check(expected: str, failures: FailedKeys | None = None):
+    failures = failures or FailedKeys()
+
+    def check(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
               key: Annotated[str | None, Security(_KEY_HEADER)] = None) -> None:
+        who = request.client.host if request.client else "?"
+        if failures.blocked(who):
+            raise HTTPException(429, "too many wrong API keys from this address; wait a minute",
+                                headers={"Retry-After": str(int(failures.window_s))})
         given = cred.credentials if cred else key
         if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+            if given:
+                failures.failed(who)
             raise HTTPException(401, "missing or wrong API key (Authorization: Bearer <key> or X-API-Key)",
                                 headers={"WWW-Authenticate": "Bearer"})
 
     return check
+
+
+def _docs_behind(app: FastAPI, key: list) -> None:
+    """The schema and the interactive docs, served only with the key (a browser can send it as X-API-Key
+    through a header extension, or as the Bearer token curl sends)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.add_api_route("/openapi.json", lambda: JSONResponse(app.openapi()), dependencies=key, include_in_schema=False)
+    app.add_api_route("/docs", lambda: get_swagger_ui_html(openapi_url="/openapi.json", title=app.title),
+                      dependencies=key, include_in_schema=False)
 
 
 def plain(text: str) -> str:

@@ -279,8 +279,14 @@ def test_api_key_guards_every_v1_endpoint(fresh):
         assert getattr(client, method)(path, headers={"X-API-Key": "wrong"}, **kw).status_code == 401
     assert client.get("/v1/reports", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/v1/reports", headers={"X-API-Key": "s3cret"}).status_code == 200
-    schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+    # the schema and the docs need the key too; a client guessing keys is slowed down
+    assert client.get("/openapi.json").status_code == 401 and client.get("/docs").status_code == 401
+    schemes = client.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()["components"]["securitySchemes"]
     assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
+    assert client.get("/docs", headers={"X-API-Key": "s3cret"}).status_code == 200
+    codes = [client.get("/v1/reports", headers={"X-API-Key": f"guess{i}"}).status_code for i in range(12)]
+    assert codes.count(401) == 6 and codes[-1] == 429  # 4 wrong keys above, 6 here: the limit of 10 per minute
+    assert client.get("/v1/reports", headers={"X-API-Key": "s3cret"}).status_code == 429  # until the window passes
 
 
 def test_api_key_scope_write_guards_only_upload_and_delete(fresh):
