@@ -119,6 +119,9 @@ def key_clause(sentence: str, weights: dict[str, int], fits: Callable[[str], flo
     return best if best and len(best) <= 0.6 * len(sentence) else None
 
 
+_MEASURE = re.compile(r"(?:人数|总数|数量|数目|总额|金额|规模|总量)$")
+
+
 def term_cover(term: str, sent: str) -> float:
     """1 for the whole term; partial credit when most of its character pairs appear
     (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
@@ -128,6 +131,9 @@ def term_cover(term: str, sent: str) -> float:
         return 1.0
     if len(term) < 3:
         return 0.0
+    measure = _MEASURE.search(term)
+    if measure and measure.start() >= 2 and term[: measure.start()] in sent:
+        return 0.8  # 员工人数 asked, 共有员工5,012人 written: the measure word is what the figure is
     pairs = [term[i : i + 2] for i in range(len(term) - 1)]
     share = sum(1 for p in pairs if p in sent) / len(pairs)
     return share if share >= 0.5 else 0.0

@@ -75,3 +75,11 @@ def test_reason_questions_want_the_stated_reason():
     assert answer_kind("恒锐建材2024年上半年利润为什么下滑") == "reason"
     assert _kind_fit("reason", "利润下滑的主要原因是：水泥平均售价同比下降") == 1.0
     assert _kind_fit("reason", "2024年上半年全国水泥产量8.5亿吨，同比下降10.0%") == 0.0
+
+
+def test_a_measure_word_is_what_the_figure_is():
+    from assistant.terms import term_cover
+
+    assert term_cover("员工人数", "截至2023年12月31日，公司共有员工5,012人") == 0.8
+    assert term_cover("员工人数", "公司员工人数为5,012人") == 1.0
+    assert term_cover("营业收入", "公司共有员工5,012人") == 0.0
