@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.profiles import load_profiles, query_indicators, query_synonyms
+from assistant.profiles import query_indicators, query_synonyms
 
 SYNONYMS: dict[str, str] = query_synonyms()
-_INDICATORS = frozenset(i for p in load_profiles().values() for i in p.indicators)
 INDICATORS = query_indicators()
 """Indicator names, longest first: what a follow-up like 「固投呢？」 swaps into the previous question."""
 TARGET_WORDS = re.compile(r"目标(?!任务?[高低])|预期|计划|打算|力争|要达到|将要|准备|安排|要控制|要增长")
@@ -61,11 +60,7 @@ def find_cities(text: str, known: list[str] | dict[str, str]) -> list[str]:
 
 
 def expand(text: str) -> str:
-    """The question with its abbreviations spelled out, and an indicator's short names added (营业收入 ->
-    营收), so keyword search finds a report that writes either form."""
     extra = [full for short, full in SYNONYMS.items() if short in text and full not in text]
-    extra += [short for short, full in SYNONYMS.items()
-              if full in text and full in _INDICATORS and short not in text and len(short) > 1 and not short.isascii()]
     extra = list(dict.fromkeys(extra))
     return f"{text}（{' '.join(extra)}）" if extra else text
 

@@ -83,9 +83,3 @@ def test_a_measure_word_is_what_the_figure_is():
     assert term_cover("员工人数", "截至2023年12月31日，公司共有员工5,012人") == 0.8
     assert term_cover("员工人数", "公司员工人数为5,012人") == 1.0
     assert term_cover("营业收入", "公司共有员工5,012人") == 0.0
-
-
-def test_keyword_search_also_looks_for_an_indicators_short_name():
-    from assistant.query import expand
-
-    assert "营收" in expand("澄川新能2023年营业收入是多少") and "地区生产总值" in expand("盘锦GDP")
