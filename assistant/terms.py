@@ -126,7 +126,9 @@ def term_cover(term: str, sent: str) -> float:
     """1 for the whole term; partial credit when most of its character pairs appear
     (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
     if "|" in term:
-        return max(term_cover(alt, sent) for alt in term.split("|"))
+        # the asked form may match in part; another name only whole (经济总量 is not 经济…)
+        first, *others = term.split("|")
+        return max([term_cover(first, sent), *(1.0 for alt in others if alt in sent)])
     if term in sent:
         return 1.0
     if len(term) < 3:

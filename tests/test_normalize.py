@@ -83,3 +83,11 @@ def test_a_measure_word_is_what_the_figure_is():
     assert term_cover("员工人数", "截至2023年12月31日，公司共有员工5,012人") == 0.8
     assert term_cover("员工人数", "公司员工人数为5,012人") == 1.0
     assert term_cover("营业收入", "公司共有员工5,012人") == 0.0
+
+
+def test_another_name_counts_only_whole():
+    from assistant.terms import term_cover
+
+    # 经济总量 is another name of 地区生产总值; 「实体经济」 does not state it (the headline question's trap)
+    assert term_cover("地区生产总值|经济总量", "做大做强实体经济，金融机构本外币贷款余额增长4.7％") == 0.0
+    assert term_cover("地区生产总值|经济总量", "经济总量在全省设区市中继续位居第二位") == 1.0
