@@ -4,7 +4,6 @@ refusal, or a question back (or an answer per entity) when it names nothing."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant import eval_metrics as m
-from assistant.errors import ReportQAError
 
 EXPECTS = ("answer", "refuse", "clarify")
 
@@ -34,20 +32,15 @@ class Conversation:
     turns: list[Turn]
 
 
+def _conversation(raw: dict) -> Conversation:
+    turns = [Turn(t["question"], t["expect"], list(t.get("answers", [])), t.get("entity")) for t in raw["turns"]]
+    if any(t.expect not in EXPECTS for t in turns):
+        raise ValueError(f"expect must be one of {', '.join(EXPECTS)}")
+    return Conversation(raw["id"], raw.get("split", "dev"), raw.get("kind", "other"), turns)
+
+
 def load_conversations(path: Path) -> list[Conversation]:
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            turns = [Turn(t["question"], t["expect"], list(t.get("answers", [])), t.get("entity")) for t in raw["turns"]]
-            if any(t.expect not in EXPECTS for t in turns):
-                raise ValueError(f"expect must be one of {', '.join(EXPECTS)}")
-            out.append(Conversation(raw["id"], raw.get("split", "dev"), raw.get("kind", "other"), turns))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ReportQAError(f"{path}:{n}: not a valid conversation ({exc})") from None
-    return out
+    return m.jsonl_records(path, _conversation, "conversation")
 
 
 def turn_right(turn: Turn, answer) -> tuple[bool, bool | None]:

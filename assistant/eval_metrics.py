@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from assistant.citations import ATTRIBUTION, statements
+from assistant.errors import ReportQAError
+
+T = TypeVar("T")
 
 _FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿元|亿元|万元|元|万亩|亩|万人|人|%|％|个百分点|倍|家|个|项|公里|万吨|吨)?")
+
+
+def jsonl_records(path, build: Callable[[dict], T], what: str) -> list[T]:
+    """One record per non-empty line of a JSON Lines file; a bad line names the file, the line and why."""
+    out: list[T] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(build(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReportQAError(f"{path}:{n}: not a valid {what} ({exc})") from None
+    return out
 
 
 def mean(values: Sequence[float]) -> float | None:

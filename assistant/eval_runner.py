@@ -47,16 +47,8 @@ class Item:
 
 
 def load_items(path: Path) -> list[Item]:
-    items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            items.append(Item(**{k: v for k, v in raw.items() if k in Item.__dataclass_fields__}))
-        except (ValueError, TypeError) as exc:
-            raise ReportQAError(f"{path}:{n}: not a valid question record ({exc})") from None
-    return items
+    return m.jsonl_records(path, lambda raw: Item(**{k: v for k, v in raw.items() if k in Item.__dataclass_fields__}),
+                           "question record")
 
 
 @dataclass

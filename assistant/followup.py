@@ -71,8 +71,8 @@ def resolve_followup(question: str, history: list[str], understand) -> str:
             body = body.replace(_SIBLINGS[topic], topic, 1)  # 「农村的呢？」
         elif topic and indicator and len(topic) > 1:
             body = body.replace(indicator, topic, 1)  # 「固投呢？」
-        elif topic and len(topic) > 1 and _ASK_TAIL.search(body):
-            body = topic + _ASK_TAIL.search(body).group()  # 粗钢产量多少 -> 「技术合同成交额呢」 -> 技术合同成交额多少
+        elif topic and len(topic) > 1 and (tail := _ASK_TAIL.search(body)):
+            body = topic + tail.group()  # 粗钢产量多少 -> 「技术合同成交额呢」 -> 技术合同成交额多少
         elif topic:
             body = f"{body}，{topic}"
         if asks_target:

@@ -105,8 +105,8 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     elif date_line and entity_raw:
         city_full = entity_raw if entity_raw.endswith(("市", "县", "区")) else entity_raw + "市"
         title = f"{year}年{city_full}{rtype if rtype != '其他' else '报告'}"
-    elif ordinal == 0 and _headline(body):
-        title = _headline(body)  # a web page's or an article's own headline
+    elif ordinal == 0 and (headline := _headline(body)):
+        title = headline  # a web page's or an article's own headline
     else:
         heading = _first_heading(body) or body.strip()[:20]
         title = f"{city or ''}报告片段：{heading}（{doc.source}）"

@@ -10,6 +10,11 @@ from assistant.profiles import load_profiles
 from assistant.query import SYNONYMS
 
 INDICATORS = frozenset(i for p in load_profiles().values() for i in p.indicators)
+# an indicator's short names (营业收入: 营收), not a modifier's (规上): a report may write either
+SHORT_NAMES: dict[str, list[str]] = {}
+for _short, _full in SYNONYMS.items():
+    if _full in INDICATORS and len(_short) > 1 and not _short.isascii() and _short not in _full:
+        SHORT_NAMES.setdefault(_full, []).append(_short)
 
 _SENT_END = re.compile(r"(?<=[。！？；!?;])|\n")
 _QUESTION_NOISE = re.compile(
@@ -35,14 +40,10 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: 
              and not re.fullmatch(r"\d{4}", t)]
     # a report may use either form: 「研发经费投入」 states what 「研发投入」 asks as well as 研究与试验发展 would,
     # and 「全年营收71.38亿元」 what 「营业收入」 asks
-    shorts: dict[str, list[str]] = {}
-    for short, full in SYNONYMS.items():  # an indicator's short names only (营收), not a modifier's (规上)
-        if full in INDICATORS and len(short) > 1 and not short.isascii() and short not in full:
-            shorts.setdefault(full, []).append(short)
     out = []
     for t in terms:
         typed = [t.replace(full, short) for full, short in said.items() if full in t and len(short) > 1]
-        alts = [t, *typed, *shorts.get(t, [])]
+        alts = [t, *typed, *SHORT_NAMES.get(t, [])]
         out.append("|".join(dict.fromkeys(alts)))
     return list(dict.fromkeys(out))
 

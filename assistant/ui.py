@@ -51,6 +51,11 @@ SECTION_MAX = 20000  # characters of a section shown inline; the report view has
 STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
 
 
+def read_with_history(answer: Answer) -> bool:
+    """The question was rewritten with what was said before (那沈阳呢 -> 沈阳2024年地区生产总值增长多少)."""
+    return bool(answer.standalone_question) and normalize_question(answer.question) != answer.standalone_question
+
+
 def report_label(r: Report) -> str:
     return f"{r.title}（{r.city or '城市未知'}·{r.year or '年份未知'}）"
 
@@ -151,7 +156,7 @@ class ChatUI:
             title = "引用来源" if answer.citations else "可能相关的段落"
             out.append(f'\n\n<div class="rq-cards"><div class="rq-cards-title">{title}</div>{"".join(cards)}</div>')
         notes = []
-        if answer.standalone_question and normalize_question(answer.question) != answer.standalone_question:
+        if read_with_history(answer):
             notes.append(f"理解为：{answer.standalone_question}")  # a follow-up read with what was said before
         if not filters.empty:
             labels = {r.report_id: r.title for r in self.qa.retriever.view.reports}
@@ -184,7 +189,7 @@ class ChatUI:
                     for o in answer.clarify.get("options", [])[:8]]
         if answer.refusal_reason == "hidden by filter" and not filters.empty:
             return [{"label": "取消筛选，重新提问", "value": json.dumps({"q": question, "clear": True}, ensure_ascii=False)}]
-        if answer.standalone_question and normalize_question(question) != answer.standalone_question:
+        if read_with_history(answer):
             return [{"label": "不带上文，按原问题重新提问",
                      "value": json.dumps({"q": question, "clear": False, "alone": True}, ensure_ascii=False)}]
         return []

@@ -195,5 +195,4 @@ def query_words(p: ReportProfile) -> tuple[str, ...]:
 
 
 def query_indicators() -> list[str]:
-    return sorted({i for p in load_profiles().values() for i in (*p.indicators, *p.synonyms, *p.synonyms.values())},
-                  key=len, reverse=True)
+    return sorted({i for p in load_profiles().values() for i in query_words(p)}, key=len, reverse=True)
