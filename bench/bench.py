@@ -29,7 +29,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from assistant.eval_metrics import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 console = Console(width=140)

@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # an edge script: never reach for a model hub
 
+from assistant.backends import resolve_model  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from vectorstore.embeddings import OnnxEmbedder, SentenceTransformerEmbedder, resolve_model  # noqa: E402
+from vectorstore.embeddings import OnnxEmbedder, SentenceTransformerEmbedder  # noqa: E402
 
 FALLBACK_QUERIES = [
     "2024年地区生产总值增长多少",
@@ -48,7 +49,7 @@ FALLBACK_QUERIES = [
 def load_passages(settings: Settings, limit: int) -> list[tuple[str, str]]:
     """(text to embed, chunk text) pairs: the project's chunker if it works, else 450-char slices."""
     try:
-        from assistant.ingest import parse_paths
+        from assistant.ingest.parsing import parse_paths
 
         pairs = [(c.embed_text, c.text) for c in parse_paths([settings.data_dir], settings).chunks]
     except Exception as exc:  # the chunker is another module's: fall back rather than fail

@@ -6,7 +6,7 @@ recall on generated corpora of 1,000 and 10,000 reports, embedded and server-bac
                                 [--report-chars 0] [--device cpu|cuda] [--work DIR] [--keep]
 
 The corpus is built from the sample reports in data/reports: each generated report is one sample
-report with another real city (assistant.places), another year (every "20xx年" shifted) and new
+report with another real city (assistant.retrieval.places), another year (every "20xx年" shifted) and new
 figures in the sentences the evaluation set asks about (eval/qa.jsonl), so every generated report
 comes with questions whose answers are known and appear nowhere else in the corpus.
 
@@ -68,9 +68,9 @@ class Template:
 
 def load_templates() -> list[Template]:
     """Sample reports with a city and a year, and the single-figure facts the eval set asks about in them."""
-    from assistant.chunking import Chunker
-    from assistant.ingest import parse_document
-    from assistant.loading import load_document
+    from assistant.ingest.chunking import Chunker
+    from assistant.ingest.loading import load_document
+    from assistant.ingest.parsing import parse_document
 
     rows = [json.loads(line) for line in (ROOT / "eval" / "qa.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     chunker = Chunker(450, 600)
@@ -97,7 +97,7 @@ def load_templates() -> list[Template]:
 
 def city_names() -> list[str]:
     """Prefecture-level city names as users type them (石家庄, not 石家庄市)."""
-    from assistant.places import place_levels
+    from assistant.retrieval.places import place_levels
 
     levels = place_levels()
     return sorted(n for n, lvl in levels.items() if lvl == "city" and f"{n}市" in levels and not n.endswith(("市", "州", "区")))
@@ -207,7 +207,7 @@ def make_embedder(kind: str, settings):
         from tests.fakes import BigramEmbedder
 
         return BigramEmbedder(dimension=384)
-    from vectorstore.embeddings import build_embedder
+    from assistant.backends import build_embedder
 
     embedder = build_embedder(settings)
     embedder.embed_query("预热")  # load the weights outside the timings

@@ -4,7 +4,7 @@ for a bounded time, optionally while reports are being ingested through the same
     python bench/load_test.py [--users 20] [--seconds 120] [--during-ingest]
                               [--embedder auto|real|fake] [--device cpu|cuda] [--chroma-url URL]
 
-Starts its own server (`assistant.server.run_server`, API only) on a free loopback port over a
+Starts its own server (`assistant.serve.server.run_server`, API only) on a free loopback port over a
 temporary copy of data/reports, with the real embedding model when it can be loaded (`auto`), and
 prints a table: requests, errors, throughput, p50/p95/p99 latency. Users are closed-loop (the next
 question leaves when the answer arrives, no think time), so latency includes queueing. The load
@@ -41,7 +41,7 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
-from assistant.server import run_server
+from assistant.serve.server import run_server
 from assistant.settings import Settings
 
 settings = Settings()
@@ -49,7 +49,7 @@ kind = sys.argv[3]
 embedder = None
 if kind in ("auto", "real"):
     try:
-        from vectorstore.embeddings import build_embedder
+        from assistant.backends import build_embedder
         embedder = build_embedder(settings)
         embedder.embed_query("预热")
         print(f"EMBEDDER real {embedder.model_id} ({settings.embedding_backend}, {settings.embedding_device})", flush=True)

@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from assistant.eval_runner import eval_settings, load_items, run_pipeline, score  # noqa: E402
+from assistant.evaluation.runner import eval_settings, load_items, run_pipeline, score  # noqa: E402
 from assistant.qa import ReportQA  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from assistant.answering import REFUSAL
+from assistant.answer.answerers import REFUSAL
 from assistant.qa import ReportQA
-from assistant.retrieval import Filters
+from assistant.retrieval.retriever import Filters
 from assistant.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR
 

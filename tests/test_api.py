@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
 from assistant.records import Answer, Citation, Report
-from assistant.retrieval import Filters
-from assistant.server import build_app
+from assistant.retrieval.retriever import Filters
+from assistant.serve.server import build_app
 from assistant.settings import Settings
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -98,7 +98,7 @@ def without_timings(d: dict) -> dict:
 
 # --- contract ---------------------------------------------------------------------------------------
 def test_response_models_mirror_the_records():
-    from assistant.api import AnswerOut, CitationOut, ReportOut
+    from assistant.serve.api import AnswerOut, CitationOut, ReportOut
 
     blank = Answer(question="q", answer="a", refused=False).to_dict()
     assert list(AnswerOut.model_fields) == list(blank)
@@ -325,7 +325,7 @@ def test_healthz_and_schema(client):
 
 
 def test_filters_normalise_city_suffix():
-    from assistant.api import FiltersIn
+    from assistant.serve.api import FiltersIn
 
     assert FiltersIn(cities=["盘锦市", "双台子区"], years=[2024]).to_filters() == Filters(["盘锦", "双台子区"], [2024], [])
 
@@ -333,14 +333,14 @@ def test_filters_normalise_city_suffix():
 @pytest.mark.parametrize("name,expected", [("a.txt", "a.txt"), ("../../x/报告 一.TXT", "报告_一.txt"), ("..txt", "report.txt"),
                                            ("C:\\tmp\\r;rm -rf.md", "r_rm_-rf.md"), ("ｆｕｌｌ.txt", "full.txt")])
 def test_safe_name(name, expected):
-    from assistant.uploads import safe_name
+    from assistant.serve.uploads import safe_name
 
     assert safe_name(name) == expected
 
 
 @pytest.mark.parametrize("name", ["setup.exe", "noext", "", None, "../.."])
 def test_safe_name_refuses_unsupported(name):
-    from assistant.uploads import safe_name
+    from assistant.serve.uploads import safe_name
 
     with pytest.raises(ValueError, match="unsupported file type"):
         safe_name(name)
@@ -355,7 +355,7 @@ def test_ui_is_mounted_at_root_beside_the_api(qa, monkeypatch):
             gr.Markdown("报告问答测试界面")
         return demo
 
-    monkeypatch.setitem(sys.modules, "assistant.ui", types.SimpleNamespace(create_app=create_app))
+    monkeypatch.setitem(sys.modules, "assistant.serve.ui", types.SimpleNamespace(create_app=create_app))
     with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
         page = c.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
@@ -367,8 +367,8 @@ def test_ui_is_mounted_at_root_beside_the_api(qa, monkeypatch):
 def test_real_ui_module_mounts_when_present(qa):
     import importlib.util
 
-    if importlib.util.find_spec("assistant.ui") is None:
-        pytest.skip("assistant/ui.py not written yet")
+    if importlib.util.find_spec("assistant.serve.ui") is None:
+        pytest.skip("assistant/serve/ui.py not written yet")
     with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
         assert c.get("/").status_code == 200
         assert c.get("/healthz").status_code == 200

@@ -14,8 +14,8 @@ import zipfile
 import pytest
 
 from assistant.errors import IngestError
-from assistant.ingest import parse_paths
-from assistant.loading import load_document
+from assistant.ingest.loading import load_document
+from assistant.ingest.parsing import parse_paths
 from assistant.qa import ReportQA
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder

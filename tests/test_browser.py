@@ -33,7 +33,7 @@ UPLOAD_TEXT = DALIAN_REPORT.rstrip("\n") + '<script>alert("xss")</script>\n'
 def make_embedder():
     """The real embedding model when it imports and builds here; otherwise the deterministic fake."""
     try:
-        from vectorstore.embeddings import build_embedder
+        from assistant.backends import build_embedder
 
         embedder = build_embedder(Settings(_env_file=None))
         embedder.embed_query("测试")
@@ -48,7 +48,7 @@ def served(tmp_path_factory):
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
     import uvicorn
 
-    from assistant.server import build_app
+    from assistant.serve.server import build_app
 
     root = tmp_path_factory.mktemp("browser")
     shutil.copytree(SAMPLE_DIR, root / "reports")

@@ -19,14 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.backends import open_store
 from assistant.qa import ReportQA
 from assistant.records import Chunk, Report
-from assistant.retrieval import CHECK_INTERVAL
+from assistant.retrieval.retriever import CHECK_INTERVAL
 from assistant.settings import Settings
 from tests.conftest import ROOT, SAMPLE_DIR
 from tests.fakes import BigramEmbedder
 from tests.test_api import report_text
-from vectorstore.chroma import PAGE, ChromaStore, FileRecord, make_client
+from vectorstore.chroma import PAGE, FileRecord, make_client
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +110,7 @@ def _record(source: str, file_hash: str, city: str, n: int) -> FileRecord:
 @pytest.fixture(params=["embedded", "server"])
 def store(request, tmp_path):
     url = request.getfixturevalue("chroma_url") if request.param == "server" else None
-    return ChromaStore(make_client(tmp_path / "index", url), f"contract-{uuid.uuid4().hex[:8]}", 4, backend=request.param)
+    return open_store(make_client(tmp_path / "index", url), f"contract-{uuid.uuid4().hex[:8]}", 4, backend=request.param)
 
 
 def _vec(i: int) -> list[float]:
@@ -182,7 +183,7 @@ class TestStoreContract:
 
 def test_view_reads_back_only_the_files_that_changed(store):
     """Another process's ingest at 10,000 reports must not make every process re-read the whole index."""
-    from assistant.retrieval import CorpusView, Filters
+    from assistant.retrieval.retriever import CorpusView, Filters
     from vectorstore.keyword import KeywordIndex
 
     def commit(source: str, file_hash: str, city: str, n: int) -> None:
@@ -238,7 +239,7 @@ import sys
 sys.path.insert(0, sys.argv[3])
 from tests.fakes import BigramEmbedder
 from assistant.qa import ReportQA
-from assistant.server import run_server
+from assistant.serve.server import run_server
 from assistant.settings import Settings
 
 settings = Settings()  # REPORTQA_* from the environment, as in production

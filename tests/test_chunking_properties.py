@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import Chunker, sentence_units
-from assistant.cleaning import find_boilerplate, removed_mask
-from assistant.loading import load_text
-from assistant.metadata import extract_metadata
-from assistant.splitting import find_reports
+from assistant.ingest.chunking import Chunker, sentence_units
+from assistant.ingest.cleaning import find_boilerplate, removed_mask
+from assistant.ingest.loading import load_text
+from assistant.ingest.metadata import extract_metadata
+from assistant.ingest.splitting import find_reports
 
 ALPHABET = st.sampled_from(list("经济增长发展地区生产总值亿元万人，,。；;！？!?、：\n \u3000（）()一二三1234567890.%盘锦市年"))
 texty = st.text(alphabet=ALPHABET, min_size=1, max_size=3000)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.names import find_typos
 from assistant.qa import ReportQA
-from assistant.retrieval import Filters
+from assistant.retrieval.names import find_typos
+from assistant.retrieval.retriever import Filters
 from tests.fakes import BigramEmbedder, indexed_sample_corpus
 
 ALIASES = {"盘锦": "盘锦", "沈阳": "沈阳", "福州": "福州", "澜川新能源": "澜川新能源科技股份有限公司",
@@ -102,8 +102,8 @@ def test_a_typo_in_an_earlier_turn_does_not_carry_into_the_follow_up(qa):
 
 
 def test_an_indicator_the_profiles_do_not_list_is_still_swapped():
-    from assistant.followup import resolve_followup
-    from assistant.query import understand
+    from assistant.answer.followup import resolve_followup
+    from assistant.retrieval.query import understand
 
     def u(text):
         return understand(text, ["本溪"], {None: 2024})
@@ -116,7 +116,7 @@ def test_an_indicator_the_profiles_do_not_list_is_still_swapped():
 
 
 def test_scripted_conversations_are_scored_turn_by_turn(qa, tmp_path):
-    from assistant.eval_conversations import load_conversations, run_conversations
+    from assistant.evaluation.conversations import load_conversations, run_conversations
 
     script = tmp_path / "c.jsonl"
     script.write_text("\n".join([

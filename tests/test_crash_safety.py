@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from assistant.chunking import Chunker
-from assistant.ingest import parse_document
-from assistant.loading import load_document
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.loading import load_document
+from assistant.ingest.parsing import parse_document
 from assistant.qa import ReportQA
 from tests.conftest import ROOT, SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -32,12 +32,12 @@ SCRIPT = r"""
 import os, sys, time
 from pathlib import Path
 
-import assistant.indexing
+import assistant.ingest.indexer
 from assistant.qa import ReportQA
 from assistant.settings import Settings
 from tests.fakes import BigramEmbedder
 
-assistant.indexing.EMBED_BATCH = 8
+assistant.ingest.indexer.EMBED_BATCH = 8
 DELAY = float(os.environ["CRASH_TEST_EMBED_DELAY_S"])
 
 

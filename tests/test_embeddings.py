@@ -11,15 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.backends import build_embedder, prepare_default_model
 from assistant.errors import ModelUnavailableError
 from assistant.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from vectorstore.embeddings import (
-    OnnxEmbedder,
-    SentenceTransformerEmbedder,
-    build_embedder,
-    prepare_default_model,
-    safe_model_id,
-)
+from vectorstore.embeddings import OnnxEmbedder, SentenceTransformerEmbedder, safe_model_id
 
 BACKENDS = ["torch", "onnx", "onnx-int8"]
 DOCS = [

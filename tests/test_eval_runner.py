@@ -7,8 +7,8 @@ import shutil
 
 from rich.console import Console
 
-from assistant import eval_metrics as m
-from assistant.eval_runner import eval_settings, run_eval
+from assistant.evaluation import metrics as m
+from assistant.evaluation.runner import eval_settings, run_eval
 from assistant.qa import ReportQA
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -72,7 +72,7 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
 
 
 def test_perturbation_variants():
-    from assistant.eval_perturb import variants
+    from assistant.evaluation.perturb import variants
 
     v = variants("盘锦2024年GDP增长多少？")
     assert v["no ？"] == "盘锦2024年GDP增长多少"
@@ -83,7 +83,7 @@ def test_perturbation_variants():
 
 
 def test_the_gate_lets_one_question_flip_on_a_small_split(tmp_path):
-    from assistant.eval_runner import compare_with_baseline
+    from assistant.evaluation.runner import compare_with_baseline
 
     base = {"overall": {"refusal_rate": 1.0, "answer_accuracy": 0.9, "n_answerable": 50, "n_unanswerable": 10},
             "splits": {}}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunker
-from assistant.ingest import parse_document
-from assistant.loading import load_document
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.loading import load_document
+from assistant.ingest.parsing import parse_document
 from tests.conftest import ROOT, SAMPLE_DIR
 
 QA = ROOT / "eval" / "qa.jsonl"

@@ -11,12 +11,12 @@ import re
 
 import pytest
 
-from assistant.chunking import Chunker, heading_of
 from assistant.errors import IngestError
-from assistant.formats import table_lines
-from assistant.formats.docx import chinese_number, numeral
-from assistant.ingest import parse_document
-from assistant.loading import load_document
+from assistant.ingest.chunking import Chunker, heading_of
+from assistant.ingest.formats import table_lines
+from assistant.ingest.formats.docx import chinese_number, numeral
+from assistant.ingest.loading import load_document
+from assistant.ingest.parsing import parse_document
 from assistant.qa import ReportQA
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -409,7 +409,7 @@ def test_table_lines():
 
 
 def test_markdown_headings_emphasis_and_pipe_tables(tmp_path):
-    from assistant.loading import load_document
+    from assistant.ingest.loading import load_document
 
     md = tmp_path / "r.md"
     md.write_text("# 某公司2023年年度报告\n\n## 第二节 主要会计数据\n\n| 项目 | 2023年 | 2022年 |\n|---|---:|---|\n"

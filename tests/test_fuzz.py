@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import Chunker
 from assistant.errors import IngestError
-from assistant.ingest import parse_document
-from assistant.loading import LOADERS
+from assistant.ingest.chunking import Chunker
+from assistant.ingest.loading import LOADERS
+from assistant.ingest.parsing import parse_document
 from tests.conftest import SAMPLE_DIR
 from tests.test_formats import GOV_PAGE, REPORT_BLOCKS, REPORT_DOCX, make_docx, make_pdf
 

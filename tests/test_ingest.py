@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from assistant.chunking import HEADINGS, Chunker, heading_of
-from assistant.cleaning import find_boilerplate
-from assistant.ingest import parse_document, parse_paths
-from assistant.loading import load_document
+from assistant.ingest.chunking import HEADINGS, Chunker, heading_of
+from assistant.ingest.cleaning import find_boilerplate
+from assistant.ingest.loading import load_document
+from assistant.ingest.parsing import parse_document, parse_paths
 from tests.conftest import SAMPLE_DIR
 
 BOILERPLATE = ["欢迎您", "当前位置", "上一篇", "下一篇", "版权所有", "ICP备", "导航菜单", "更多资料", "公众号", "本文地址", "验证码", "目 录"]

@@ -14,9 +14,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import Field
 
-from assistant.answering import LLMAnswerer
-from assistant.citations import ATTRIBUTION, MARKER, statements
-from assistant.prompting import load_prompt
+from assistant.answer.answerers import LLMAnswerer
+from assistant.answer.citations import ATTRIBUTION, MARKER, statements
+from assistant.answer.prompting import load_prompt
 from assistant.qa import ReportQA
 from assistant.records import Chunk, Passage
 from tests.fakes import BigramEmbedder
@@ -133,7 +133,7 @@ def test_a_poisoned_report_does_not_steer_the_extractive_answer(indexed):
 
 def test_no_sentence_of_the_sample_reports_reads_as_an_instruction():
     """The down-weighting must not touch real report prose (no false alarms on the eleven reports)."""
-    from assistant.steering import addresses_reader
+    from assistant.answer.steering import addresses_reader
     from tests.conftest import SAMPLE_DIR
 
     flagged = [line for f in sorted(SAMPLE_DIR.glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines()

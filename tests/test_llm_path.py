@@ -6,9 +6,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.answering import LLMAnswerer
-from assistant.citations import cited_numbers, statements, strip_invalid
-from assistant.prompting import available, load_prompt, render
+from assistant.answer.answerers import LLMAnswerer
+from assistant.answer.citations import cited_numbers, statements, strip_invalid
+from assistant.answer.prompting import available, load_prompt, render
 from assistant.qa import ReportQA
 from assistant.records import Answer
 from tests.fakes import BigramEmbedder, indexed_sample_corpus

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.normalize import normalize_question
 from assistant.qa import ReportQA
+from assistant.retrieval.normalize import normalize_question
 from tests.fakes import BigramEmbedder, indexed_sample_corpus
 
 VARIANTS = [
@@ -59,7 +59,7 @@ def test_variants_get_the_same_answer(qa):
 
 
 def test_a_question_asking_two_things_is_two_questions():
-    from assistant.query import question_parts
+    from assistant.retrieval.query import question_parts
 
     assert question_parts("恒锐建材2023年安全生产投入和环保投入分别是多少", ["恒锐建材"], [2023]) == [
         "恒锐建材2023年安全生产投入多少", "恒锐建材2023年环保投入多少"]
@@ -70,7 +70,7 @@ def test_a_question_asking_two_things_is_two_questions():
 
 
 def test_reason_questions_want_the_stated_reason():
-    from assistant.answering import _kind_fit, answer_kind
+    from assistant.answer.answerers import _kind_fit, answer_kind
 
     assert answer_kind("恒锐建材2024年上半年利润为什么下滑") == "reason"
     assert _kind_fit("reason", "利润下滑的主要原因是：水泥平均售价同比下降") == 1.0
@@ -78,7 +78,7 @@ def test_reason_questions_want_the_stated_reason():
 
 
 def test_a_measure_word_is_what_the_figure_is():
-    from assistant.terms import term_cover
+    from assistant.retrieval.terms import term_cover
 
     assert term_cover("员工人数", "截至2023年12月31日，公司共有员工5,012人") == 0.8
     assert term_cover("员工人数", "公司员工人数为5,012人") == 1.0
@@ -86,7 +86,7 @@ def test_a_measure_word_is_what_the_figure_is():
 
 
 def test_another_name_counts_only_whole():
-    from assistant.terms import term_cover
+    from assistant.retrieval.terms import term_cover
 
     # 经济总量 is another name of 地区生产总值; 「实体经济」 does not state it (the headline question's trap)
     assert term_cover("地区生产总值|经济总量", "做大做强实体经济，金融机构本外币贷款余额增长4.7％") == 0.0

@@ -7,10 +7,10 @@ import shutil
 import pytest
 from langchain_core.documents import Document as LCDocument
 
-from assistant.answering import REFUSAL
+from assistant.answer.answerers import REFUSAL
 from assistant.qa import ReportQA
-from assistant.query import expand, sub_queries, understand
-from assistant.retrieval import Filters, ReportRetriever
+from assistant.retrieval.query import expand, sub_queries, understand
+from assistant.retrieval.retriever import Filters, ReportRetriever
 from assistant.settings import Settings
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import statements
-from assistant.ingest import parse_paths
+from assistant.answer.citations import statements
+from assistant.ingest.parsing import parse_paths
 from assistant.profiles import PROFILE_DIR, detect_profile, load_profile, load_profiles
 from assistant.qa import ReportQA
+from assistant.retrieval.terms import answer_units, key_clause
 from assistant.settings import Settings
-from assistant.terms import answer_units, key_clause
 from tests.fakes import BigramEmbedder
 
 OTHER = Path(__file__).parent / "fixtures" / "other"
@@ -166,7 +166,7 @@ def test_metadata_of_other_openings(tmp_path):
 
 
 def test_short_names_years_and_today_for_other_kinds(tmp_path):
-    from assistant.normalize import normalize_question
+    from assistant.retrieval.normalize import normalize_question
 
     for name in ("hospital.txt", "annual.md", "audit.txt"):
         (tmp_path / name).write_text(OPENINGS[name], encoding="utf-8")

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import SecretStr
 
-from assistant.answering import build_llm
+from assistant.answer.answerers import build_llm
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
 from tests.fakes import BigramEmbedder, indexed_sample_corpus

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.ingest import parse_paths
+from assistant.ingest.parsing import parse_paths
 from assistant.settings import Settings
 from tests.conftest import SAMPLE_DIR
 

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from assistant.errors import IngestError
-from assistant.formats.docx import load_docx
+from assistant.ingest.formats.docx import load_docx
 from assistant.qa import ReportQA
-from assistant.server import build_app
+from assistant.serve.server import build_app
 from assistant.settings import Settings
 from tests.fakes import BigramEmbedder
 from tests.test_api import report_text
@@ -230,7 +230,7 @@ def test_a_non_ascii_chat_password_is_a_refusal_not_an_error(tmp_path):
 
 
 def test_api_answers_carry_no_live_markup(made):
-    from assistant.api import plain
+    from assistant.serve.api import plain
 
     assert plain('增长5%<img src=x onerror=alert(1)>![](http://evil/x.png)[1]') == \
         '增长5%&lt;img src=x onerror=alert(1)&gt;!\\[]\\(http://evil/x.png)[1]'

@@ -11,12 +11,12 @@ import time
 import gradio as gr
 import pytest
 
-from assistant.feedback import FeedbackLog, to_eval_item
 from assistant.qa import ReportQA
+from assistant.serve.feedback import FeedbackLog, to_eval_item
+from assistant.serve.ui import ChatUI, create_app
+from assistant.serve.ui_render import answer_markdown, highlight_spans, md_text
+from assistant.serve.uploads import safe_name
 from assistant.settings import Settings
-from assistant.ui import ChatUI, create_app
-from assistant.ui_render import answer_markdown, highlight_spans, md_text
-from assistant.uploads import safe_name
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import DALIAN_REPORT, BigramEmbedder
 

@@ -3,6 +3,9 @@
 A file's chunks become visible only when its manifest record is written (the commit), so an
 ingest killed at any point leaves the index consistent: half-written chunks carry a file hash
 the manifest does not name and are ignored, then reused or removed by the next run.
+
+The store knows records only by shape (`StoredChunk`, `StoredReport`): the caller says how a stored
+record is read back (`read_chunk`, `read_report`), so this package never imports `assistant`.
 """
 
 from __future__ import annotations
@@ -11,20 +14,38 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlparse
 
-from assistant.errors import ModelUnavailableError, ReportQAError
-from assistant.records import Chunk, Report
+from vectorstore.errors import ModelUnavailableError, StoreError
 
 PAGE = 2000
 TEXT_PAGE = 500  # Chroma's local writes slow down with every large document stored: keep records chunk-sized
 
 
+class StoredChunk(Protocol):
+    """What the store needs of a chunk: its id, its text and flat metadata (str, int, float, bool)."""
+
+    @property
+    def chunk_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    def metadata(self) -> dict[str, Any]: ...
+
+
+class StoredReport(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+C = TypeVar("C", bound=StoredChunk)
+R = TypeVar("R", bound=StoredReport)
+ReadChunk = Callable[[str, str, dict[str, Any]], C]
+
+
 @dataclass
-class FileRecord:
+class FileRecord(Generic[R]):
     """What the manifest knows of one ingested file."""
 
     source: str
@@ -32,7 +53,7 @@ class FileRecord:
     fmt: str
     encoding: str
     n_chunks: int
-    reports: list[Report]
+    reports: list[R]
     pages: list[int] = field(default_factory=list)
     indexed_at: str = ""
     path: str = ""  # where the file was read from, so --prune knows whether it is gone
@@ -49,27 +70,14 @@ class FileRecord:
         }
 
     @classmethod
-    def from_metadata(cls, md: dict[str, Any]) -> FileRecord:
+    def from_metadata(cls, md: dict[str, Any], read_report: Callable[[dict[str, Any]], R]) -> FileRecord[R]:
         return cls(
             source=md["source"], file_hash=md["file_hash"], fmt=md.get("fmt", "txt"), encoding=md.get("encoding", ""),
             n_chunks=int(md.get("n_chunks", 0)), indexed_at=md.get("indexed_at", ""),
-            reports=[Report(**r) for r in json.loads(md.get("reports", "[]"))],
+            reports=[read_report(r) for r in json.loads(md.get("reports", "[]"))],
             pages=json.loads(md.get("pages", "[]")), parser=int(md.get("parser", 0)),
             path=os.fsdecode(bytes.fromhex(md["path_hex"])) if "path_hex" in md else md.get("path", ""),
         )
-
-
-def chunk_from_record(chunk_id: str, text: str, md: dict[str, Any]) -> Chunk:
-    def opt(v: Any) -> Any:
-        return None if v in (-1, "", None) else v
-
-    return Chunk(
-        chunk_id=chunk_id, report_id=md["report_id"], source=md["source"], start=int(md["start"]), end=int(md["end"]),
-        text=text, section_path=md.get("section", ""), period=opt(md.get("period")), title=md.get("title", ""),
-        city=opt(md.get("city")), year=opt(md.get("year")), type=md.get("type", "其他"), embed_text="",
-        page=opt(md.get("page")), ordinal=int(md.get("ordinal", 0)),
-        entity=opt(md.get("entity")), profile=md.get("profile", "generic"),
-    )
 
 
 def collection_name(model_id: str, dimension: int, kind: str) -> str:
@@ -98,9 +106,15 @@ def make_client(index_dir, chroma_url: str | None):
     return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
 
 
-class ChromaStore:
-    def __init__(self, client: Any, model_id: str, dimension: int, backend: str = "embedded"):
+class ChromaStore(Generic[C, R]):
+    """Chunks (with their vectors), the file manifest, each file's text and a version stamp, in four
+    collections named after the model, so two models never mix vectors."""
+
+    def __init__(self, client: Any, model_id: str, dimension: int, *, read_chunk: ReadChunk,
+                 read_report: Callable[[dict[str, Any]], R], backend: str = "embedded"):
         self.client = client
+        self.read_chunk = read_chunk
+        self.read_report = read_report
         self.backend = backend
         self.model_id = model_id
         self.dimension = dimension
@@ -128,7 +142,7 @@ class ChromaStore:
             found.update(self.chunks.get(ids=ids[i : i + PAGE], include=[])["ids"])
         return found
 
-    def upsert_chunks(self, chunks: list[Chunk], embeddings: list[list[float]], file_hash: str) -> None:
+    def upsert_chunks(self, chunks: list[C], embeddings: list[list[float]], file_hash: str) -> None:
         if not chunks:
             return
         metadatas = []
@@ -146,7 +160,7 @@ class ChromaStore:
         for i in range(0, len(ids), PAGE):
             self.chunks.delete(ids=ids[i : i + PAGE])
 
-    def iter_chunks(self, sources: list[str] | None = None) -> Iterator[tuple[Chunk, str]]:
+    def iter_chunks(self, sources: list[str] | None = None) -> Iterator[tuple[C, str]]:
         """Every stored chunk (of these files) with the file hash it was written for (paged, for large indexes)."""
         if sources is not None and not sources:
             return
@@ -157,15 +171,15 @@ class ChromaStore:
             if not got["ids"]:
                 return
             for cid, text, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield chunk_from_record(cid, text, md), md.get("file_hash", "")
+                yield self.read_chunk(cid, text, md), md.get("file_hash", "")
             offset += len(got["ids"])
 
-    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+    def get_chunks(self, ids: list[str]) -> list[C]:
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
-        by_id = {cid: chunk_from_record(cid, t, md) for cid, t, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        by_id = {cid: self.read_chunk(cid, t, md) for cid, t, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def query(self, embedding: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[Chunk, float, str]]:
+    def query(self, embedding: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[C, float, str]]:
         """Nearest chunks as (chunk, cosine similarity, file hash)."""
         total = self.chunks.count()
         if total == 0:
@@ -174,18 +188,18 @@ class ChromaStore:
                                 include=["documents", "metadatas", "distances"])
         out = []
         for cid, text, md, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True):
-            out.append((chunk_from_record(cid, text, md), 1.0 - float(dist), md.get("file_hash", "")))
+            out.append((self.read_chunk(cid, text, md), 1.0 - float(dist), md.get("file_hash", "")))
         return out
 
     def count(self) -> int:
         return self.chunks.count()
 
     # --- manifest ---------------------------------------------------------------------------
-    def files(self) -> dict[str, FileRecord]:
+    def files(self) -> dict[str, FileRecord[R]]:
         got = self.files_col.get(include=["metadatas"])
-        return {md["source"]: FileRecord.from_metadata(md) for md in got["metadatas"]}
+        return {md["source"]: FileRecord.from_metadata(md, self.read_report) for md in got["metadatas"]}
 
-    def commit_file(self, record: FileRecord, text: str) -> None:
+    def commit_file(self, record: FileRecord[R], text: str) -> None:
         pages = [text[i : i + TEXT_PAGE] for i in range(0, len(text), TEXT_PAGE)] or [""]
         ids = [f"{record.source}#{record.file_hash}#{n}" for n in range(len(pages))]
         for i in range(0, len(pages), PAGE):
@@ -208,7 +222,7 @@ class ChromaStore:
     def document_text(self, source: str) -> str:
         got = self.files_col.get(ids=[source], include=["metadatas"])
         if not got["ids"]:
-            raise ReportQAError(f"{source}: not in the index")
+            raise StoreError(f"{source}: not in the index")
         file_hash = got["metadatas"][0]["file_hash"]
         pages = self.texts_col.get(where={"$and": [{"source": source}, {"file_hash": file_hash}]},
                                    include=["documents", "metadatas"])
@@ -225,8 +239,3 @@ class ChromaStore:
         got = self.state_col.get(ids=["version"], include=["metadatas"])
         return got["metadatas"][0]["version"] if got["ids"] else ""
 
-
-def record_dict(record: FileRecord) -> dict[str, Any]:
-    d = asdict(record)
-    d["reports"] = [r.to_dict() for r in record.reports]
-    return d

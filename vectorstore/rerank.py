@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from assistant.errors import ModelUnavailableError
+from vectorstore.errors import ModelUnavailableError
 
 
 class Reranker(Protocol):

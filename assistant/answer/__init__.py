@@ -1,0 +1,1 @@
+"""The answer stage: answerers (extractive, LLM), follow-ups, citations, refusals, prompts and the pipeline that joins them."""

@@ -1,0 +1,1 @@
+"""The ingest stage: files -> documents -> reports -> chunks -> the index (loading, formats, cleaning, splitting, metadata, chunking, the indexer)."""

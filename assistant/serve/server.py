@@ -1,0 +1,63 @@
+"""Serve the chat UI and the HTTP API from one process with one shared `ReportQA`.
+
+The FastAPI app holds the API routes; the Gradio UI (`assistant.serve.ui.create_app`) is mounted at `/`
+beside them. Without the UI module the API is served alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def load_ui(qa):
+    """The Gradio Blocks for this `ReportQA`, or None when `assistant.serve.ui` is not there."""
+    try:
+        from assistant.serve.ui import create_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "assistant.serve.ui":
+            raise
+        return None
+    return create_app(qa)
+
+
+def build_app(qa, settings: Settings | None = None, ui: bool = True):
+    """The API app, with the chat UI mounted at `/` when available (and wanted)."""
+    from assistant.serve.api import add_root_redirect, create_api
+
+    app = create_api(qa, settings)
+    blocks = load_ui(qa) if ui else None
+    if blocks is None:
+        if ui:
+            log.warning("assistant.serve.ui is not available: serving the HTTP API only")
+        add_root_redirect(app)
+        return app
+    import gradio as gr
+
+    blocks.queue(default_concurrency_limit=8)
+    max_size = f"{(settings or qa.settings).max_file_mb:g}mb"  # Gradio refuses bigger uploads before saving them
+    key = (settings or qa.settings).api_key
+
+    def key_login(_user: str, password: str) -> bool:
+        """The chat can upload and delete too: with an API key set, the key is its password (any user name)."""
+        return secrets.compare_digest(str(password).encode(), key.get_secret_value().encode())  # bytes: any script
+
+    auth = key_login if key is not None else None
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["gradio", "settings"], max_file_size=max_size,
+                               auth=auth, auth_message="ReportQA：用户名任意，密码为 REPORTQA_API_KEY")
+
+
+def run_server(settings: Settings, host: str, port: int, qa=None, ui: bool = True) -> None:
+    import uvicorn
+
+    if qa is None:
+        from assistant.qa import ReportQA
+
+        qa = ReportQA.from_settings(settings)
+    app = build_app(qa, settings, ui=ui)
+    print(f"ReportQA: http://{host}:{port}/  (API: /v1, schema: /openapi.json, docs: /docs)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

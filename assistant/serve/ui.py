@@ -1,0 +1,475 @@
+"""The Gradio chat (中文界面): streamed answers with citation cards, filters, uploads, index status, feedback.
+
+`create_app(qa)` builds one `gr.Blocks` around one shared `ReportQA`. Handlers are `ChatUI` methods, so
+tests call them without a server. Everything taken from a report or a user is HTML-escaped here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.answer import steering
+from assistant.answer.citations import statements
+from assistant.errors import USER_ERRORS, ReportQAError
+from assistant.ingest.loading import source_name, supported_suffixes
+from assistant.records import Answer, Citation, Report
+from assistant.retrieval.normalize import normalize_question
+from assistant.retrieval.retriever import Filters
+from assistant.serve.feedback import Feedback, FeedbackLog
+from assistant.serve.ui_render import (
+    BRIDGE_JS,
+    CSS,
+    HEADER,
+    PLACEHOLDER,
+    VIEWER_EMPTY,
+    VIEWER_JS,
+    _oneline,
+    anchor,
+    answer_markdown,
+    esc,
+    highlight_spans,
+    marked_html,
+    md_text,
+)
+from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
+
+EXAMPLES = [
+    "盘锦2024年地区生产总值增长多少？",
+    "济南2024年GDP增长目标是多少？",
+    "济南和沈阳2023年地区生产总值增速分别是多少？",
+    "2025年盘锦市政府工作报告是什么时候作的？",
+]
+OPEN_PREFIX = "rq-open-"  # "查看原文" links carry the chunk id in the href: the chat sanitizer drops data-*
+SECTION_MAX = 20000  # characters of a section shown inline; the report view has the rest
+STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
+
+
+def read_with_history(answer: Answer) -> bool:
+    """The question was rewritten with what was said before (那沈阳呢 -> 沈阳2024年地区生产总值增长多少)."""
+    return bool(answer.standalone_question) and normalize_question(answer.question) != answer.standalone_question
+
+
+def report_label(r: Report) -> str:
+    return f"{r.title}（{r.city or '城市未知'}·{r.year or '年份未知'}）"
+
+
+def make_filters(cities: list[str] | None, years: list[Any] | None, report_ids: list[str] | None,
+                 periods: list[Any] | None = None) -> Filters:
+    return Filters(cities=list(cities or []), years=[int(y) for y in years or []], report_ids=list(report_ids or []),
+                   periods=[int(y) for y in periods or []])
+
+
+def filters_text(f: Filters, labels: dict[str, str]) -> str:
+    parts = ["、".join(f.cities), "、".join(f"{y}年的报告" for y in f.years), "、".join(f"{y}年的数据" for y in f.periods),
+             "、".join(labels.get(r, r) for r in f.report_ids)]
+    return " · ".join(p for p in parts if p)
+
+
+@dataclass
+class UploadRow:
+    name: str
+    status: str = "error"
+    reports: int = 0
+    chunks: int = 0
+    message: str = ""
+    titles: list[str] = field(default_factory=list)
+
+
+# --- the app -------------------------------------------------------------------------------------
+class ChatUI:
+    """Handlers and layout around one shared `ReportQA` (the model is loaded once, for all sessions)."""
+
+    def __init__(self, qa):
+        self.qa = qa
+        self.settings = qa.settings
+        self.feedback = FeedbackLog(qa.settings.feedback_file)
+        self._docs: dict[tuple[str, str], str] = {}
+        self._docs_lock = threading.Lock()
+
+    # --- corpus look-ups --------------------------------------------------------------------
+    def document(self, source: str) -> str:
+        key = (source, self.qa.retriever.view.file_hash.get(source, ""))
+        with self._docs_lock:
+            if key not in self._docs:
+                if len(self._docs) >= 16:
+                    self._docs.clear()
+                self._docs[key] = self.qa.document_text(source)
+            return self._docs[key]
+
+    def section_range(self, cit: Citation) -> tuple[int, int]:
+        """Offsets of the citation's whole section: from its first to its last chunk."""
+        same = [c for c in self.qa.retriever.view.by_report.get(cit.report_id, []) if c.section_path == cit.section]
+        if not same:
+            return cit.start, cit.end
+        start, end = min(c.start for c in same), max(c.end for c in same)
+        if end - start > SECTION_MAX:
+            start = max(start, cit.start - SECTION_MAX // 2)
+            end = min(end, start + SECTION_MAX)
+        return min(start, cit.start), max(end, cit.end)
+
+    # --- rendering an answer ------------------------------------------------------------------
+    def card(self, cit: Citation, claims: list[str], turn_id: str, kind: str = "c") -> str:
+        spans = highlight_spans(cit.text, claims)
+        meta = [cit.city or "城市未知", f"{cit.year}年" if cit.year else "年份未知", cit.section or "（报告开头）",
+                f"第{cit.page}页" if cit.page else "", cit.source]
+        label = f"[{cit.n}]" if kind == "c" else f"相关{cit.n}"
+        parts = [
+            f'<div class="rq-card{" rq-related" if kind != "c" else ""}" id="{anchor(turn_id, cit.n, kind)}">',
+            f'<div class="rq-card-title"><span class="rq-n">{label}</span>{esc(cit.title)}</div>',
+            f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))}</div>',
+            f'<div class="rq-passage">{marked_html(cit.text, spans)}</div>',
+        ]
+        start, end = self.section_range(cit)
+        if (start, end) != (cit.start, cit.end):
+            try:
+                text = self.document(cit.source)[start:end]
+                shifted = [(s + cit.start - start, e + cit.start - start) for s, e in spans]
+                body = marked_html(text, shifted or [(cit.start - start, cit.end - start)], "rq-hl" if shifted else "rq-here")
+                parts.append(f'<details class="rq-section"><summary>展开整节（{end - start} 字）</summary><div>{body}</div></details>')
+            except USER_ERRORS:
+                pass
+        parts.append(f'<a class="rq-open" href="#{OPEN_PREFIX}{esc(cit.chunk_id)}">查看原文 ›</a></div>')
+        return _oneline("".join(parts))
+
+    def render_answer(self, answer: Answer, turn_id: str, filters: Filters) -> str:
+        out = []
+        if answer.error:
+            out.append(f"⚠️ {md_text(answer.error)}\n\n")
+        out.append(answer_markdown(answer.answer, turn_id) if answer.answer else "")
+        claims = {c.n: [body for body, nums in statements(answer.answer) if c.n in nums] for c in answer.citations}
+        cards = [self.card(c, claims[c.n], turn_id) for c in answer.citations]
+        if steering.NOTE in answer.notes:
+            out.append(f"\n\n⚠️ {md_text(steering.NOTE)}")
+        if answer.uncited and answer.context:
+            out.append("\n\n⚠️ 回答没有标注引用，请对照下列检索到的段落核实。")
+            cards = [self.card(c, [], turn_id, "r") for c in answer.context]
+        elif answer.refused and answer.related:
+            cards = [self.card(c, [], turn_id, "r") for c in answer.related]
+        if cards:
+            title = "引用来源" if answer.citations else "可能相关的段落"
+            out.append(f'\n\n<div class="rq-cards"><div class="rq-cards-title">{title}</div>{"".join(cards)}</div>')
+        notes = []
+        if read_with_history(answer):
+            notes.append(f"理解为：{answer.standalone_question}")  # a follow-up read with what was said before
+        if not filters.empty:
+            labels = {r.report_id: r.title for r in self.qa.retriever.view.reports}
+            notes.append(f"筛选：{filters_text(filters, labels)}")
+        if answer.timings_ms.get("total") is not None:
+            notes.append(f"用时 {answer.timings_ms['total'] / 1000:.1f} 秒")
+        if notes:
+            out.append(f'\n\n<div class="rq-foot">{esc(" ｜ ".join(notes))}</div>')
+        return "".join(out)
+
+    # --- chat ------------------------------------------------------------------------------------
+    @staticmethod
+    def messages(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, t in enumerate(turns):
+            reply: dict[str, Any] = {"role": "assistant", "content": t["html"]}
+            if t.get("options") and i == len(turns) - 1:  # quick replies belong to the latest answer only
+                reply["options"] = t["options"]
+            out += [{"role": "user", "content": md_text(t["question"])}, reply]
+        return out
+
+    @staticmethod
+    def quick_replies(question: str, answer: Answer, filters: Filters) -> list[dict[str, str]]:
+        """One click instead of typing: the candidates of a question asked back, or the same question without
+        the filter that hid its answer. Each value is what the click sends (JSON: the question, and whether
+        to clear the filters first)."""
+        if answer.clarify:
+            asked = normalize_question(question)
+            return [{"label": o, "value": json.dumps({"q": f"{o}{asked}", "clear": False}, ensure_ascii=False)}
+                    for o in answer.clarify.get("options", [])[:8]]
+        if answer.refusal_reason == "hidden by filter" and not filters.empty:
+            return [{"label": "取消筛选，重新提问", "value": json.dumps({"q": question, "clear": True}, ensure_ascii=False)}]
+        if read_with_history(answer):
+            return [{"label": "不带上文，按原问题重新提问",
+                     "value": json.dumps({"q": question, "clear": False, "alone": True}, ensure_ascii=False)}]
+        return []
+
+    @staticmethod
+    def on_option(evt: gr.SelectData):
+        """A quick reply clicked: the question it sends, and the filters cleared when it says so."""
+        try:
+            choice = json.loads(evt.value if isinstance(evt.value, str) else evt.value.get("value", ""))
+        except (ValueError, AttributeError):
+            choice = {"q": str(evt.value), "clear": False}
+        keep = gr.update()
+        filters = [[], [], [], []] if choice.get("clear") else [keep, keep, keep, keep]
+        return (choice.get("q", ""), *filters, bool(choice.get("alone")))
+
+    def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None,
+                periods=None, alone: bool = False):
+        """Stream one answer: yields (chat messages, turns); the last yield carries the citation cards."""
+        question = (question or "").strip()
+        turns = list(turns or [])
+        if not question:
+            yield self.messages(turns), turns
+            return
+        filters = make_filters(cities, years, report_ids, periods)
+        history = [] if alone else [t["question"] for t in turns]  # alone: asked again without what came before
+        turn_id = uuid.uuid4().hex[:12]
+        shown = self.messages(turns) + [{"role": "user", "content": md_text(question)}]
+        yield shown + [{"role": "assistant", "content": "正在检索相关段落…"}], turns
+        answer, text = None, ""
+        try:
+            for item in self.qa.stream(question, history, filters):
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                text += item
+                yield shown + [{"role": "assistant", "content": answer_markdown(text, turn_id)}], turns
+        except USER_ERRORS as exc:
+            answer = Answer(question=question, answer="", refused=True, error=str(exc))
+        if answer is None:
+            answer = Answer(question=question, answer="", refused=True, error="没有得到回答，请重试。")
+        turn = {
+            "id": turn_id, "question": question, "history": history, "answer": answer.answer,
+            "refused": answer.refused, "standalone": answer.standalone_question,
+            "filters": {"cities": filters.cities, "years": filters.years, "report_ids": filters.report_ids,
+                        "periods": filters.periods},
+            "citations": [{"n": c.n, "chunk_id": c.chunk_id, "report_id": c.report_id, "source": c.source,
+                           "title": c.title} for c in answer.citations],
+            "html": self.render_answer(answer, turn_id, filters),
+            "options": self.quick_replies(question, answer, filters),
+        }
+        turns = turns + [turn]
+        yield self.messages(turns), turns
+
+    # --- feedback --------------------------------------------------------------------------------
+    def record_feedback(self, turn: dict[str, Any], rating: str, comment: str = "") -> dict[str, Any]:
+        return self.feedback.append(Feedback(
+            answer_id=turn["id"], question=turn["question"], history=turn["history"], answer=turn["answer"],
+            refused=turn["refused"], citations=turn["citations"], rating=rating, comment=comment.strip(),
+            standalone_question=turn["standalone"], filters=turn["filters"],
+        ))
+
+    def on_like(self, turns: list[dict[str, Any]], data: gr.LikeData):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        rating = {True: "up", False: "down", "Like": "up", "Dislike": "down"}.get(data.liked)
+        if rating is None or not 0 <= index // 2 < len(turns):
+            return None, gr.update(visible=False), ""
+        turn_no = index // 2
+        self.record_feedback(turns[turn_no], rating)
+        note = f"已记录{'👍' if rating == 'up' else '👎'}（第 {turn_no + 1} 个回答）。可在下方补充说明。"
+        return {"turn": turn_no, "rating": rating}, gr.update(visible=True), note
+
+    def on_comment(self, comment: str, pending: dict[str, Any] | None, turns: list[dict[str, Any]]):
+        if not pending or pending["turn"] >= len(turns):
+            return comment, pending, gr.update(), "请先点击回答下方的 👍 或 👎。"
+        if not (comment or "").strip():
+            return comment, pending, gr.update(), "说明为空，未提交。"
+        self.record_feedback(turns[pending["turn"]], pending["rating"], comment)
+        return "", None, gr.update(visible=False), "感谢反馈，说明已记录。"
+
+    # --- report view -------------------------------------------------------------------------------
+    def report_view(self, chunk_id: str) -> str:
+        """The whole report the chunk belongs to, with the chunk marked (the page scrolls to it)."""
+        view = self.qa.retriever.view
+        view.refresh()
+        chunk = view.chunks.get(chunk_id or "")
+        if chunk is None:
+            return '<div class="rq-empty">该段落已不在索引中（报告可能已更新），请重新提问。</div>'
+        report = next((r for r in view.reports if r.report_id == chunk.report_id), None)
+        text = self.document(chunk.source)
+        start, end = (report.start, report.end) if report else (0, len(text))
+        start, end = min(start, chunk.start), max(end, chunk.end)
+        meta = [chunk.city or "城市未知", f"{chunk.year}年" if chunk.year else "年份未知", chunk.type]
+        if report:
+            meta += [report.date or "", report.meeting or "", report.speaker or ""]
+        body = (esc(text[start:chunk.start]) + f'<mark class="rq-target" id="rq-target">{esc(chunk.text)}</mark>'
+                + esc(text[chunk.end:end]))
+        return (f'<div class="rq-report"><div class="rq-report-title">{esc(chunk.title)}</div>'
+                f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))} · 文件 {esc(chunk.source)}</div>'
+                f'<div class="rq-meta">所在章节：{esc(chunk.section_path or "（报告开头）")}</div>'
+                f'<div class="rq-report-body">{body}</div></div>')
+
+    def on_open(self, evt: gr.EventData):
+        chunk_id = str(evt._data.get("chunk", "")) if isinstance(evt._data, dict) else ""
+        return self.report_view(chunk_id), gr.Tabs(selected="report")
+
+    # --- index status and filters -------------------------------------------------------------------
+    def status_html(self) -> str:
+        st = self.qa.status()
+        reports = sorted(self.qa.reports(), key=lambda r: (r.city or "", -(r.year or 0), r.title))
+        backend = "服务器 " + st["chroma_url"] if st["backend"] == "server" else "嵌入式（本地 Chroma）"
+        mode = f"大模型（{st['llm_model']}）" if st["mode"] == "llm" else "抽取式（离线，不调用大模型）"
+        rows = [("报告", f"{st['reports']} 篇"), ("片段", str(st["chunks"])), ("文件", str(st["files"])),
+                ("嵌入模型", f"{st['embedding_model']}（{st['dimension']} 维）"), ("向量库", backend), ("回答模式", mode)]
+        summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+        body = "".join(
+            f'<tr><td>{esc(r.title)}<div class="rq-meta">{esc(r.source)}</div></td><td class="rq-nw">{esc(r.city or "—")}'
+            f'</td><td class="rq-nw">{r.year or "—"}</td><td class="rq-nw">{esc(r.type)}</td>'
+            f'<td class="rq-nw">{esc(r.date or "—")}</td></tr>' for r in reports
+        )
+        return (f'<table class="rq-table rq-summary">{summary}</table>'
+                f'<table class="rq-table"><tr><th>标题 / 文件</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th></tr>'
+                f"{body}</table>")
+
+    def filter_choices(self) -> dict[str, list]:
+        reports = self.qa.reports()
+        periods = {c.period for c in self.qa.retriever.view.chunks.values() if c.period is not None}
+        return {
+            "cities": sorted({r.entity for r in reports if r.entity}),
+            "years": [str(y) for y in sorted({r.year for r in reports if r.year}, reverse=True)],
+            "periods": [str(y) for y in sorted(periods, reverse=True)],
+            "reports": [(report_label(r), r.report_id) for r in sorted(reports, key=lambda r: (r.city or "", -(r.year or 0)))],
+        }
+
+    def on_refresh(self, cities=None, years=None, report_ids=None, periods=None):
+        choices = self.filter_choices()
+        valid_reports = {v for _, v in choices["reports"]}
+        return (
+            self.status_html(),
+            gr.update(choices=choices["cities"], value=[c for c in cities or [] if c in choices["cities"]]),
+            gr.update(choices=choices["years"], value=[y for y in years or [] if str(y) in choices["years"]]),
+            gr.update(choices=choices["reports"], value=[r for r in report_ids or [] if r in valid_reports]),
+            gr.update(choices=choices["periods"], value=[y for y in periods or [] if str(y) in choices["periods"]]),
+        )
+
+    # --- uploads ---------------------------------------------------------------------------------------
+    def store_upload(self, path: Path) -> Stored:
+        """Save an uploaded file under data_dir/uploads through the one upload service (a safe name, a new
+        name when another file holds it); reject early what cannot work."""
+        try:
+            name = safe_name(path.name)
+        except ValueError:
+            raise ReportQAError(f"不支持的文件类型 {path.suffix or '（无扩展名）'}，支持：{'、'.join(supported_suffixes())}") from None
+        size = path.stat().st_size
+        if size > self.settings.max_file_mb * 1024 * 1024:
+            raise ReportQAError(f"文件 {size / 1024 / 1024:.1f} MB，超过上限 {self.settings.max_file_mb:g} MB")
+        return store((self.settings.data_dir / UPLOAD_DIR).resolve(), name, path.read_bytes())
+
+    def upload(self, files: list[str] | None, progress=None) -> list[UploadRow]:
+        rows: list[UploadRow] = []
+        stored: dict[str, UploadRow] = {}
+        saved: list[Stored] = []
+        for f in files or []:
+            path = Path(getattr(f, "name", f))
+            row = UploadRow(path.name)
+            rows.append(row)
+            try:
+                kept = self.store_upload(path)
+            except (*USER_ERRORS, OSError) as exc:
+                row.message = str(exc)
+                continue
+            saved.append(kept)
+            row.name = kept.path.name
+            stored[source_name(kept.path, self.settings.data_dir)] = row
+        if stored:
+            def tick(done: int, total: int, source: str) -> None:
+                if progress is not None and total:
+                    progress((done, total), desc=f"正在索引 {source}", unit="片段")
+
+            summary = self.qa.ingest([self.settings.data_dir / s for s in stored], progress=tick)
+            titles: dict[str, list[str]] = {}
+            for r in self.qa.reports():
+                titles.setdefault(r.source, []).append(report_label(r))
+            for o in summary.outcomes:
+                row = stored.get(o.source)
+                if row is not None:
+                    row.status, row.reports, row.chunks, row.message = o.status, o.reports, o.chunks, o.message
+                    row.titles = titles.get(o.source, [])
+            discard_new(saved, {self.settings.data_dir / o.source for o in summary.outcomes
+                              if o.status in ("error", "duplicate")})
+        return rows
+
+    @staticmethod
+    def upload_html(rows: list[UploadRow]) -> str:
+        if not rows:
+            return '<div class="rq-empty">请先选择文件。</div>'
+        body = []
+        for r in rows:
+            cls = "rq-err" if r.status == "error" else "rq-ok"
+            titles = "<br>".join(esc(t) for t in r.titles)
+            body.append(f'<tr><td>{esc(r.name)}</td><td class="rq-nw {cls}">{STATUS_ZH.get(r.status, r.status)}</td>'
+                        f'<td class="rq-nw">{r.reports}</td><td class="rq-nw">{r.chunks}</td>'
+                        f"<td>{titles}{'<br>' if titles and r.message else ''}"
+                        f"{esc(r.message)}</td></tr>")
+        return ('<table class="rq-table rq-upload"><tr><th>文件</th><th>结果</th><th>报告</th><th>片段</th>'
+                f'<th>说明</th></tr>{"".join(body)}</table>')
+
+    def on_upload(self, files, cities, years, report_ids, periods=None, progress=gr.Progress()):  # noqa: B008
+        progress(0, desc="正在保存并解析文件…")
+        rows = self.upload(files, progress)
+        return (self.upload_html(rows), None, *self.on_refresh(cities, years, report_ids, periods))
+
+    # --- layout ------------------------------------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title="报告问答 ReportQA", analytics_enabled=False, fill_width=True) as demo:
+            header = gr.HTML(HEADER, apply_default_css=False, js_on_load=BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX))), elem_id="rq-header")
+            turns = gr.State([])
+            asked = gr.State("")
+            pending = gr.State(None)
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=480):
+                    chatbot = gr.Chatbot(label="对话", elem_id="rq-chat", height=620, latex_delimiters=[],
+                                         buttons=["copy"], placeholder=PLACEHOLDER, feedback_options=("Like", "Dislike"))
+                    with gr.Row():
+                        question = gr.Textbox(show_label=False, placeholder="输入问题，回车发送", scale=6,
+                                              max_lines=4, elem_id="rq-question")
+                        send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="rq-send")
+                        new_chat = gr.Button("新对话", scale=1, min_width=70, elem_id="rq-new")
+                    gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="示例问题")
+                    with gr.Row(visible=False) as comment_row:
+                        comment = gr.Textbox(show_label=False, placeholder="补充说明（可选）：哪里不对？正确答案是什么？",
+                                             scale=5, elem_id="rq-comment")
+                        comment_btn = gr.Button("提交说明", scale=1, min_width=90, elem_id="rq-comment-send")
+                    feedback_note = gr.Markdown("", elem_id="rq-feedback-note")
+                with gr.Column(scale=2, min_width=380):
+                    with gr.Group():
+                        cities = gr.Dropdown(label="城市 / 单位", multiselect=True, choices=[], elem_id="rq-city")
+                        years = gr.Dropdown(label="报告年份（报告发布的年份）", multiselect=True, choices=[],
+                                            elem_id="rq-year")
+                        periods = gr.Dropdown(label="数据年份（数字所属的年份）", multiselect=True, choices=[],
+                                              elem_id="rq-period")
+                        reports = gr.Dropdown(label="报告", multiselect=True, choices=[], elem_id="rq-report")
+                    gr.Markdown("筛选作用于本次对话之后的提问；留空表示不限；「新对话」会清空筛选。", elem_classes="rq-hint")
+                    with gr.Tabs(selected="report") as tabs:
+                        with gr.Tab("原文", id="report"):
+                            viewer = gr.HTML(VIEWER_EMPTY, js_on_load=VIEWER_JS, apply_default_css=False,
+                                             elem_id="rq-viewer")
+                        with gr.Tab("上传报告", id="upload"):
+                            files = gr.File(label=f"选择报告文件（{'、'.join(supported_suffixes())}，"
+                                                  f"单个不超过 {self.settings.max_file_mb:g} MB）",
+                                            file_count="multiple", file_types=supported_suffixes(), elem_id="rq-files")
+                            upload_btn = gr.Button("导入并索引", variant="primary", elem_id="rq-upload")
+                            upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, min_height=80,
+                                                    elem_id="rq-upload-result")
+                        with gr.Tab("索引状态", id="status"):
+                            status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
+                            refresh = gr.Button("刷新", elem_id="rq-refresh")
+
+            alone = gr.State(False)
+            chat_in = [asked, turns, cities, years, reports, periods, alone]
+            for trigger in (question.submit, send.click):
+                trigger(lambda q: ("", q, False), [question], [question, asked, alone], queue=False).then(
+                    self.respond, chat_in, [chatbot, turns])
+            reset = [chatbot, turns, pending, comment_row, feedback_note]
+            # filters belong to a conversation: a new one starts unfiltered
+            new_chat.click(lambda: ([], [], None, gr.update(visible=False), "", [], [], [], []), None,
+                           [*reset, cities, years, reports, periods], queue=False)
+            chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
+            chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
+            chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods, alone], queue=False).then(
+                self.respond, chat_in, [chatbot, turns])
+            comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
+            header.click(self.on_open, None, [viewer, tabs])
+            filter_io = [cities, years, reports, periods]
+            upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
+                             concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result])
+            refresh.click(self.on_refresh, filter_io, [status, *filter_io])
+            demo.load(self.on_refresh, filter_io, [status, *filter_io])
+        return demo
+
+
+def create_app(qa) -> gr.Blocks:
+    """The chat app for one shared `ReportQA`; launch it, or mount it into a FastAPI app."""
+    return ChatUI(qa).build()

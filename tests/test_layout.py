@@ -1,0 +1,47 @@
+"""The tree reads like the pipeline: a package per stage, and the store/model package below the
+assistant (it never imports it back), so either side can change without the other."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+STAGES = ("ingest", "retrieval", "answer", "serve", "evaluation", "profiles")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_store_and_models_never_import_the_assistant():
+    offenders = {p.name: sorted(m for m in _imports(p) if m.split(".")[0] == "assistant")
+                 for p in (ROOT / "vectorstore").glob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_every_stage_is_a_package_and_no_stage_module_is_left_flat():
+    for stage in STAGES:
+        assert (ROOT / "assistant" / stage / "__init__.py").is_file(), stage
+    flat = sorted(p.stem for p in (ROOT / "assistant").glob("*.py"))
+    # only what every stage shares (records, settings, errors), the wiring (qa, backends) and the CLI
+    assert flat == ["__init__", "backends", "cli", "errors", "qa", "records", "settings"]
+
+
+def test_earlier_stages_never_import_later_ones():
+    order = {"ingest": 0, "retrieval": 1, "answer": 2, "evaluation": 3, "serve": 3}
+    wrong = []
+    for stage, rank in order.items():
+        for path in (ROOT / "assistant" / stage).rglob("*.py"):
+            for mod in _imports(path):
+                parts = mod.split(".")
+                if parts[0] == "assistant" and len(parts) > 1 and order.get(parts[1], -1) > rank:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert wrong == []
