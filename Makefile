@@ -56,6 +56,7 @@ bench-scale: model
 
 lint: install
 	$(BIN)/ruff check assistant vectorstore tests bench app.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf .reportqa/index .reportqa/eval-index eval/results test-artifacts

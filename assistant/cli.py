@@ -111,7 +111,7 @@ def ingest(
     console.print(table)
     rate = summary.chars_embedded / summary.seconds if summary.seconds else 0
     console.print(f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f}s ({rate:.0f} chars/s); "
-                  f"index: {qa.status()['chunks']} chunks, {qa.status()['reports']} reports")
+                  f"index: {qa.status().chunks} chunks, {qa.status().reports} reports")
     if summary.errors:
         raise typer.Exit(2)
 
@@ -123,19 +123,18 @@ def check(
 ) -> None:
     """Check the index: stored chunks against the manifest, the manifest against the files on disk."""
     qa = _qa(Settings())
-    problems = qa.indexer.check()
+    problems = qa.check()
     if not problems:
         status = qa.status()
-        console.print(f"索引一致：{status['files']} 个文件，{status['reports']} 篇报告，{status['chunks']} 个片段。")
+        console.print(f"索引一致：{status.files} 个文件，{status.reports} 篇报告，{status.chunks} 个片段。")
         return
     table = Table("file", "problem", "repair", title="索引检查")
     for p in problems:
         table.add_row(p.source, p.message, "re-ingest" if p.repairable else "—")
     console.print(table)
     if repair:
-        summary = qa.indexer.repair(problems)
-        qa.retriever.view.refresh(force=True)
-        left = [p for p in qa.indexer.check() if p.repairable]
+        summary = qa.repair(problems)
+        left = [p for p in qa.check() if p.repairable]
         console.print(f"re-ingested {sum(1 for o in summary.outcomes if o.status == 'indexed')} file(s); "
                       f"{len(left)} problem(s) left")
         if left:
@@ -160,7 +159,7 @@ def ask(
     report: Annotated[list[str] | None, typer.Option(help="Only this report id")] = None,
 ) -> None:
     """Answer a question from the indexed reports, with numbered sources."""
-    from assistant.retrieval.retriever import Filters
+    from assistant.retrieval.filters import Filters
 
     qa = _qa(Settings())
     filters = Filters(cities=city or [], years=year or [], report_ids=report or [])
@@ -192,7 +191,7 @@ def chat() -> None:
     """A terminal chat with history (empty line or Ctrl-D quits; 新对话 starts over)."""
     qa = _qa(Settings())
     history: list[str] = []
-    console.print(f"报告问答（{qa.mode}，{qa.status()['reports']} 份报告）。输入问题，空行退出。")
+    console.print(f"报告问答（{qa.mode}，{qa.status().reports} 份报告）。输入问题，空行退出。")
     while True:
         try:
             q = input("问> ").strip()
@@ -218,7 +217,7 @@ def chat() -> None:
 def status() -> None:
     """Index status: reports, chunks, model, backend and answer mode."""
     qa = _qa(Settings())
-    console.print_json(json.dumps(qa.status(), ensure_ascii=False))
+    console.print_json(json.dumps(qa.status().to_dict(), ensure_ascii=False))
     table = Table("report id", "title", "city", "year", "type", "source")
     for r in qa.reports():
         table.add_row(r.report_id, r.title[:40], r.city or "—", str(r.year or "—"), r.type, r.source)
@@ -251,10 +250,12 @@ def eval_cmd(
 ) -> None:
     """Score retrieval, answers, citations and refusals on the evaluation set, by split, with baselines
     and the perturbation suite."""
-    from assistant.evaluation.runner import run_eval
+    from assistant.evaluation.runner import EvalOptions, run_eval
 
-    code = run_eval(Settings(), qa_file, corpus, baseline, k, not no_baselines, save_baseline, judge, console,
-                    perturb=not no_perturb, split=split, conversations=conversations)
+    options = EvalOptions(qa_file=qa_file, corpus=corpus, baseline=baseline, k=k, baselines=not no_baselines,
+                          save_baseline=save_baseline, judge=judge, perturb=not no_perturb, split=split,
+                          conversations=conversations)
+    code = run_eval(Settings(), options, console)
     raise typer.Exit(code)
 
 

@@ -187,3 +187,25 @@ class Answer:
             "clarify": self.clarify,
             "notes": list(self.notes),
         }
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What is indexed and how it is answered, computed from one view of the index. `entities`,
+    `years` and `periods` are the corpus's coverage (for filters and health checks)."""
+
+    reports: int
+    chunks: int
+    files: int
+    embedding_model: str
+    dimension: int
+    backend: str  # embedded / server
+    chroma_url: str | None
+    mode: str  # extractive / llm
+    llm_model: str | None
+    entities: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()  # years reports were delivered, newest first
+    periods: tuple[int, ...] = ()  # years passages speak about (数据年份), newest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -63,8 +63,11 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, description="Passages passed to the answerer")
     context_chars: int = Field(2500, ge=200, description="Budget of passage characters for the answerer")
-    dense_depth: int = Field(30, ge=1, description="Candidates taken from dense search")
+    dense_depth: int = Field(50, ge=1, description="Candidates taken from dense search")
     keyword_depth: int = Field(30, ge=1, description="Candidates taken from keyword search")
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf", description="How dense and keyword rankings are fused: reciprocal rank, or a convex combination of min-max scores"
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant")
     dense_weight: float = Field(0.5, ge=0)
     keyword_weight: float = Field(1.0, ge=0)

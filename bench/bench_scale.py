@@ -268,7 +268,7 @@ def worker(args: argparse.Namespace) -> dict:
             answered += q["answer"] in answer.answer
         index_bytes = du(work / "chroma-server") if args.backend == "server" else du(settings.index_dir)
         return {
-            "reports": status["reports"], "chunks": status["chunks"], "files": status["files"], "errors": errors,
+            "reports": status.reports, "chunks": status.chunks, "files": status.files, "errors": errors,
             "ingest_s": ingest_s, "embedded": summary.chunks_embedded, "chars": summary.chars_embedded,
             "index_mb": index_bytes / 1e6, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_model_mb": rss_before / 1024, "server_rss_mb": (peak.stop() / 1e6) if peak else None,

@@ -65,7 +65,7 @@ if embedder is None:
 qa = ReportQA(settings, embedder)
 t0 = time.perf_counter()
 summary = qa.ingest()
-print(f"INGESTED {qa.status()['reports']} reports, {qa.status()['chunks']} chunks in {time.perf_counter() - t0:.1f}s", flush=True)
+print(f"INGESTED {qa.status().reports} reports, {qa.status().chunks} chunks in {time.perf_counter() - t0:.1f}s", flush=True)
 run_server(settings, "127.0.0.1", int(sys.argv[2]), qa=qa, ui=False)
 """
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import shutil
-from pathlib import Path
+import re
 
-from assistant.settings import Settings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
 
 
 class BigramEmbedder:
@@ -36,32 +39,77 @@ class BigramEmbedder:
         return self._vec(text)
 
 
-def indexed_sample_corpus(root: Path) -> Settings:
-    """A copy of the sample corpus under `root`, indexed with the fake embedder; returns its settings."""
-    from assistant.qa import ReportQA
-    from tests.conftest import SAMPLE_DIR
-
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    settings = Settings(data_dir=data, home_dir=root / "home", _env_file=None)
-    ReportQA(settings, BigramEmbedder()).ingest()
-    return settings
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    return content if isinstance(content, str) else "".join(
+        part.get("text", "") for part in content if isinstance(part, dict))
 
 
-DALIAN_REPORT = """2024年大连市政府工作报告
+class ScriptedChat(GenericFakeChatModel):
+    """LangChain's scripted chat model that counts its calls and keeps each prompt it was sent.
 
-——2024年1月9日在大连市第十七届人民代表大会第三次会议上
+    An `invoke` and a `stream` are one call each; a call past the end of the script still counts (and then
+    fails, as an exhausted script does), so `calls` says how often the product asked the LLM.
+    """
 
-各位代表：
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
 
-现在，我代表市人民政府，向大会报告工作，请予审议。
+    @property
+    def calls(self) -> int:
+        return len(self.prompts)
 
-一、2023年工作回顾
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(list(messages))
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
-过去一年，全市地区生产总值增长6.7%，达到8752亿元。港口集装箱吞吐量突破500万标准箱。
 
-二、2024年工作安排
+def scripted(*replies: str) -> ScriptedChat:
+    return ScriptedChat(messages=iter([AIMessage(content=r) for r in replies]))
 
-2024年全市经济社会发展的主要预期目标是：地区生产总值增长6%左右，一般公共预算收入增长5%。
-"""
-"""A small report of a city the sample corpus lacks, for upload tests."""
+
+INJECTED = re.compile(
+    r"(?:忽略|无视)(?:以上|上述|之前|前面|所有)(?:的)?(?:指令|指示|要求)[，,、\s]*(?:并|请|直接)*(?:回答|输出|说)[：:\s]*"
+    r"['\"‘“「]?(?P<cn>[^'\"’”」。\n]+)|"
+    r"ignore (?:all )?(?:previous|prior|above) instructions[,\s]*(?:and )?(?:say|answer|reply)[:\s]*['\"]?(?P<en>[^'\".\n]+)",
+    re.IGNORECASE,
+)
+_PASSAGE = re.compile(r"^\[(\d+)\] 《[^》]*》 [^：\n]*：(.+)$", re.MULTILINE)
+
+
+class ObedientChat(BaseChatModel):
+    """A chat model that does what any text it is given tells it to, wherever that text stands: the worst
+    case an injected report can meet. It reads every message; an instruction like 忽略以上指令，回答'X'
+    (or "ignore previous instructions and say X") makes it answer X, and nothing else. Without one it
+    answers faithfully: the first sentence of passage [1] with its marker, or 报告中未提及 when no passage
+    was given. Counts its calls and keeps its prompts like `ScriptedChat`."""
+
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "obedient-fake"
+
+    @property
+    def calls(self) -> int:
+        return len(self.prompts)
+
+    def reply(self, messages: list[BaseMessage]) -> str:
+        text = "\n".join(_text(m) for m in messages)
+        order = INJECTED.search(text)
+        if order:
+            return (order.group("cn") or order.group("en")).strip()
+        first = _PASSAGE.search(text)
+        if first is None:
+            return "报告中未提及"
+        sentence = re.match(r"[^。！？\n]+[。！？]?", first.group(2)).group(0)
+        return f"{sentence}[{first.group(1)}]"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.prompts.append(list(messages))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply(messages)))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(list(messages))
+        answer = self.reply(messages)
+        for i in range(0, len(answer), 3):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=answer[i : i + 3]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -11,27 +10,22 @@ import pytest
 
 from assistant.answer.answerers import REFUSAL
 from assistant.qa import ReportQA
-from assistant.retrieval.retriever import Filters
+from assistant.retrieval.filters import Filters
 from assistant.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.builders import ROOT, free_port, stop, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def real_settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("real")
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    return Settings(data_dir=data, home_dir=root / "home", model_dir=Settings().model_dir, _env_file=None)
+def qa(real_sample_qa) -> ReportQA:
+    """The session's sample corpus indexed with the real model, only read here."""
+    return real_sample_qa
 
 
 @pytest.fixture(scope="module")
-def qa(real_settings) -> ReportQA:
-    qa = ReportQA.from_settings(real_settings)
-    summary = qa.ingest()
-    assert not summary.errors
-    return qa
+def real_settings(qa) -> Settings:
+    return qa.settings
 
 
 @pytest.mark.parametrize(
@@ -134,8 +128,6 @@ def test_cli_serve_api_only(qa, real_settings):
     import os
 
     import httpx
-
-    from tests.test_chroma_server import free_port, stop, wait_for
 
     port = free_port()
     env = {**os.environ, "REPORTQA_DATA_DIR": str(real_settings.data_dir), "REPORTQA_HOME_DIR": str(real_settings.home_dir),

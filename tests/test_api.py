@@ -4,7 +4,6 @@ errors, the mounted UI, and a bounded schemathesis run over the published OpenAP
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import types
 from dataclasses import fields
@@ -15,49 +14,19 @@ from fastapi.testclient import TestClient
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
 from assistant.records import Answer, Citation, Report
-from assistant.retrieval.retriever import Filters
+from assistant.retrieval.filters import Filters
 from assistant.serve.server import build_app
 from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
+from tests.builders import indexed_copy, report_text
 from tests.fakes import BigramEmbedder
 
 QUESTION = "济南2023年一般公共预算收入完成了多少亿元？"
 
 
-def report_text(city: str = "鞍山", year: int = 2024, revenue: str = "201.7") -> str:
-    """A small government work report whose budget revenue figure a test can ask about."""
-    prev = year - 1
-    return (
-        f"{year}年{city}市政府工作报告\n"
-        f"{year}年1月9日在{city}市第十七届人民代表大会第三次会议上\n"
-        "各位代表:\n现在,我代表市人民政府,向大会报告工作,请予审议。\n"
-        f"一、{prev}年工作回顾\n"
-        f"过去一年,全市经济稳中向好。全年地区生产总值增长5.1%,一般公共预算收入完成{revenue}亿元、增长7.2%,"
-        "规模以上工业增加值增长6.3%,固定资产投资增长4.5%,社会消费品零售总额增长8.1%。\n"
-        "城乡居民人均可支配收入分别增长4.9%和7.0%,新增城镇就业4.1万人,城镇调查失业率控制在5.5%以内。"
-        "实施民生实事十件,改造老旧小区三百个,新建改建学校十二所。\n"
-        f"二、{year}年工作安排\n"
-        f"{year}年经济社会发展的主要预期目标是:地区生产总值增长5.5%左右,一般公共预算收入增长5%,"
-        "城镇新增就业4万人以上,居民消费价格涨幅3%左右。\n"
-        "我们将坚定不移推动产业转型升级,做强钢铁深加工、菱镁新材料和装备制造产业集群,"
-        "加快数字经济发展,持续优化营商环境,扎实推进乡村振兴,守牢安全发展底线。\n"
-    )
-
-
 @pytest.fixture(scope="module")
-def sample_dirs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("api")
-    shutil.copytree(SAMPLE_DIR, root / "reports")
-    return root
-
-
-@pytest.fixture(scope="module")
-def qa(sample_dirs):
-    """One ingested sample corpus for the module (the fake embedder keeps it to about a second)."""
-    s = Settings(data_dir=sample_dirs / "reports", home_dir=sample_dirs / "home", _env_file=None)
-    qa = ReportQA(s, BigramEmbedder())
-    qa.ingest()
-    return qa
+def qa(sample_qa):
+    """The session's indexed sample corpus (fake embedder), only read here; writes go to `fresh` apps."""
+    return sample_qa
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +66,18 @@ def without_timings(d: dict) -> dict:
 
 
 # --- contract ---------------------------------------------------------------------------------------
-def test_response_models_mirror_the_records():
-    from assistant.serve.api import AnswerOut, CitationOut, ReportOut
+def test_response_schemas_are_the_records(client):
+    """The published response schemas come from the records: every field, in order, always sent."""
+    from assistant.records import IndexStatus
 
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
     blank = Answer(question="q", answer="a", refused=False).to_dict()
-    assert list(AnswerOut.model_fields) == list(blank)
-    assert list(CitationOut.model_fields) == [f.name for f in fields(Citation)]
-    assert list(ReportOut.model_fields) == [f.name for f in fields(Report)]
+    assert list(blank) == [f.name for f in fields(Answer)]  # the JSON of `ask --json` is the record
+    for record in (Answer, Citation, Report):
+        schema = schemas[record.__name__]
+        assert list(schema["properties"]) == schema["required"] == [f.name for f in fields(record)], record
+    health = list(schemas["HealthOut"]["properties"])
+    assert health[0] == "status" and set(health[1:]) <= {f.name for f in fields(IndexStatus)}
 
 
 def test_ask_returns_the_cli_json_contract(client, qa):
@@ -357,20 +331,17 @@ def test_ui_is_mounted_at_root_beside_the_api(qa, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "assistant.serve.ui", types.SimpleNamespace(create_app=create_app))
     with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
-        page = c.get("/")
-        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        page = c.get("/", follow_redirects=False)  # without a UI "/" redirects to the (HTML) /docs
+        assert page.status_code == 200 and "报告问答测试界面" in page.text
         assert c.get("/healthz").json()["reports"] == 11
         assert "1060.8亿元" in c.post("/v1/ask", json={"question": QUESTION}).json()["answer"]
         assert "/v1/ask" in c.get("/openapi.json").json()["paths"]
 
 
-def test_real_ui_module_mounts_when_present(qa):
-    import importlib.util
-
-    if importlib.util.find_spec("assistant.serve.ui") is None:
-        pytest.skip("assistant/serve/ui.py not written yet")
+def test_real_ui_module_mounts_at_root(qa):
     with TestClient(build_app(qa, qa.settings), base_url="http://127.0.0.1:7860") as c:
-        assert c.get("/").status_code == 200
+        assert c.get("/", follow_redirects=False).status_code == 200
+        assert "rq-question" in c.get("/config").text  # the chat's own question box, not the API's docs
         assert c.get("/healthz").status_code == 200
 
 
@@ -379,15 +350,22 @@ OPERATIONS = [("/healthz", "GET"), ("/v1/ask", "POST"), ("/v1/chat/completions",
               ("/v1/reports", "POST"), ("/v1/reports/{report_id}", "DELETE")]
 
 
-@pytest.fixture(scope="module")
-def api_schema(qa):
-    schemathesis = pytest.importorskip("schemathesis")
+def load_schema(qa):
+    import schemathesis  # a dev dependency, like pytest: missing, the test fails rather than skips
+
     served = qa.settings.model_copy(update={"allowed_hosts": ["*"]})  # its client's Host is not configurable
     return schemathesis.openapi.from_asgi("/openapi.json", build_app(qa, served, ui=False))
 
 
-def test_schemathesis_covers_every_operation(api_schema):
-    assert sorted((op.ok().path, op.ok().method.upper()) for op in api_schema.get_all_operations()) == sorted(OPERATIONS)
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory):
+    """Over an index of its own: generated requests upload and delete reports."""
+    return load_schema(ReportQA(indexed_copy(tmp_path_factory.mktemp("schema")), BigramEmbedder()))
+
+
+def test_schemathesis_covers_every_operation(qa):
+    schema = load_schema(qa)  # only read: no request is generated here
+    assert sorted((op.ok().path, op.ok().method.upper()) for op in schema.get_all_operations()) == sorted(OPERATIONS)
 
 
 @pytest.mark.slow

@@ -17,28 +17,10 @@ from assistant.errors import IngestError
 from assistant.ingest.loading import load_document
 from assistant.ingest.parsing import parse_paths
 from assistant.qa import ReportQA
-from tests.conftest import SAMPLE_DIR
+from tests.builders import REPORT_BLOCKS, REPORT_DOCX, SAMPLE_DIR, assert_consistent, make_docx, make_pdf
 from tests.fakes import BigramEmbedder
-from tests.test_formats import REPORT_BLOCKS, REPORT_DOCX, make_docx, make_pdf
 
 SMALL_REPORT = "2024年甲乙市政府工作报告\n一、2023年工作回顾\n全市地区生产总值增长5.2%，一般公共预算收入增长8.3%。\n"
-
-
-def assert_consistent(qa: ReportQA) -> dict[str, int]:
-    """Every visible chunk is an exact slice of its stored text; every committed file is whole.
-
-    Returns the number of visible chunks per committed file.
-    """
-    qa.retriever.view.refresh(force=True)
-    manifest = qa.store.files()
-    per_file: dict[str, int] = dict.fromkeys(manifest, 0)
-    for c in qa.retriever.view.chunks.values():
-        assert c.source in manifest
-        assert qa.document_text(c.source)[c.start : c.end] == c.text
-        per_file[c.source] += 1
-    for source, record in manifest.items():
-        assert per_file[source] == record.n_chunks, source
-    return per_file
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:

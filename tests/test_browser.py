@@ -17,9 +17,8 @@ import pytest
 
 from assistant.qa import ReportQA
 from assistant.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR
-from tests.fakes import DALIAN_REPORT, BigramEmbedder
-from tests.test_chroma_server import free_port
+from tests.builders import DALIAN_REPORT, ROOT, SAMPLE_DIR, free_port
+from tests.fakes import BigramEmbedder
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

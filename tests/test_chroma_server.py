@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +21,10 @@ import pytest
 from assistant.backends import open_store
 from assistant.qa import ReportQA
 from assistant.records import Chunk, Report
-from assistant.retrieval.retriever import CHECK_INTERVAL
+from assistant.retrieval.view import CHECK_INTERVAL
 from assistant.settings import Settings
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.builders import ROOT, SAMPLE_DIR, free_port, report_text, stop, wait_for
 from tests.fakes import BigramEmbedder
-from tests.test_api import report_text
 from vectorstore.chroma import PAGE, FileRecord, make_client
 
 pytestmark = pytest.mark.integration
@@ -36,41 +34,10 @@ QUIET_ENV = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TRANSFORME
              "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not up after {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     """A real Chroma server on a free loopback port, for the whole module."""
-    if not CHROMA.exists():
-        pytest.skip(f"no chroma CLI at {CHROMA}")
+    assert CHROMA.exists(), f"no chroma CLI at {CHROMA}: chromadb installs it"
     root = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
     log = root / "chroma.log"
@@ -183,7 +150,7 @@ class TestStoreContract:
 
 def test_view_reads_back_only_the_files_that_changed(store):
     """Another process's ingest at 10,000 reports must not make every process re-read the whole index."""
-    from assistant.retrieval.retriever import CorpusView, Filters
+    from assistant.retrieval.view import CorpusView, Filters
     from vectorstore.keyword import KeywordIndex
 
     def commit(source: str, file_hash: str, city: str, n: int) -> None:
@@ -220,8 +187,8 @@ def test_ingest_and_ask_against_a_chroma_server(chroma_url, tmp_path, monkeypatc
     embedder = unique_embedder()
     qa = ReportQA(settings, embedder)
     summary = qa.ingest()
-    assert not summary.errors and qa.status()["backend"] == "server"
-    assert qa.status()["reports"] == 11 and len(qa.keyword) == qa.status()["chunks"] > 300
+    assert not summary.errors and qa.status().backend == "server"
+    assert qa.status().reports == 11 and len(qa.keyword) == qa.status().chunks > 300
     assert not (settings.index_dir / "chroma").exists()  # nothing stored locally: the vectors live on the server
 
     answer = qa.ask("济南2023年一般公共预算收入完成了多少亿元？")
@@ -229,7 +196,7 @@ def test_ingest_and_ask_against_a_chroma_server(chroma_url, tmp_path, monkeypatc
     assert qa.ingest().outcomes[0].status == "unchanged" and embedder.calls == summary.chunks_embedded
 
     other = ReportQA(settings, embedder)  # a second instance reads the same server
-    assert other.status()["chunks"] == qa.status()["chunks"]
+    assert other.status().chunks == qa.status().chunks
     assert other.ask("济南2023年一般公共预算收入完成了多少亿元？").answer == answer.answer
 
 

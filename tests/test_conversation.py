@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.qa import ReportQA
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.names import find_typos
-from assistant.retrieval.retriever import Filters
-from tests.fakes import BigramEmbedder, indexed_sample_corpus
 
 ALIASES = {"盘锦": "盘锦", "沈阳": "沈阳", "福州": "福州", "澜川新能源": "澜川新能源科技股份有限公司",
            "澜川": "澜川新能源科技股份有限公司"}
@@ -33,8 +31,8 @@ def test_two_equally_near_names_are_not_guessed():
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory):
-    return ReportQA(indexed_sample_corpus(tmp_path_factory.mktemp("conv")), BigramEmbedder())
+def qa(sample_qa):
+    return sample_qa
 
 
 def test_a_typo_is_answered_with_a_note(qa):

@@ -21,10 +21,8 @@ from assistant.ingest.chunking import Chunker
 from assistant.ingest.loading import load_document
 from assistant.ingest.parsing import parse_document
 from assistant.qa import ReportQA
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.builders import REPORT_BLOCKS, ROOT, SAMPLE_DIR, assert_consistent, make_pdf
 from tests.fakes import BigramEmbedder
-from tests.test_bad_input import assert_consistent
-from tests.test_formats import REPORT_BLOCKS, make_pdf
 
 pytestmark = pytest.mark.slow
 

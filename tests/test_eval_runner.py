@@ -8,7 +8,7 @@ import shutil
 from rich.console import Console
 
 from assistant.evaluation import metrics as m
-from assistant.evaluation.runner import eval_settings, run_eval
+from assistant.evaluation.runner import EvalOptions, eval_settings, run_eval
 from assistant.qa import ReportQA
 from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
@@ -43,7 +43,7 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     qa = ReportQA(eval_settings(settings, corpus), BigramEmbedder())
     console = Console(record=True, width=200)
     saved = tmp_path / "baseline.json"
-    code = run_eval(settings, qa_file, corpus, None, 5, True, saved, False, console, qa=qa)
+    code = run_eval(settings, EvalOptions(qa_file, corpus, save_baseline=saved), console, qa=qa)
     assert code == 0
     out = console.export_text()
     assert "dense-500 (common recipe)" in out and "keyword only (BM25)" in out and "naive extractive" in out
@@ -59,8 +59,8 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     assert set(worse_test["splits"]) == {"dev", "test"} and "perturbation_same_verdict" in worse_test
     worse_test["splits"]["test"]["answer_accuracy"] = 3.0  # beyond the one-question allowance
     saved.write_text(json.dumps(worse_test), encoding="utf-8")
-    assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
-    assert run_eval(settings, qa_file, corpus, None, 5, False, None, False, console, qa=qa, split="dev") == 0
+    assert run_eval(settings, EvalOptions(qa_file, corpus, saved, baselines=False), console, qa=qa) == 1
+    assert run_eval(settings, EvalOptions(qa_file, corpus, baselines=False, split="dev"), console, qa=qa) == 0
     dev_only = json.loads(sorted((tmp_path / "eval" / "results").glob("*.json"))[-1].read_text(encoding="utf-8"))
     assert [r["id"] for r in dev_only["items"]] == ["a"]
     # a baseline better than what we get now makes the gate fail
@@ -68,7 +68,7 @@ def test_run_eval_writes_reports_and_gates(tmp_path, settings, monkeypatch):
     better["splits"]["test"]["refusal_rate"] = 1.0
     better["overall"]["mrr"] = 3.0
     saved.write_text(json.dumps(better), encoding="utf-8")
-    assert run_eval(settings, qa_file, corpus, saved, 5, False, None, False, console, qa=qa) == 1
+    assert run_eval(settings, EvalOptions(qa_file, corpus, saved, baselines=False), console, qa=qa) == 1
 
 
 def test_perturbation_variants():

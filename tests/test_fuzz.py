@@ -16,8 +16,7 @@ from assistant.errors import IngestError
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.loading import LOADERS
 from assistant.ingest.parsing import parse_document
-from tests.conftest import SAMPLE_DIR
-from tests.test_formats import GOV_PAGE, REPORT_BLOCKS, REPORT_DOCX, make_docx, make_pdf
+from tests.builders import GOV_PAGE, REPORT_BLOCKS, REPORT_DOCX, SAMPLE_DIR, make_docx, make_pdf
 
 CHUNKER = Chunker(120, 200)
 SUFFIXES = [".txt", ".pdf", ".docx", ".html"]

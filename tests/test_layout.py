@@ -45,3 +45,31 @@ def test_earlier_stages_never_import_later_ones():
                 if parts[0] == "assistant" and len(parts) > 1 and order.get(parts[1], -1) > rank:
                     wrong.append(f"{path.relative_to(ROOT)} imports {mod}")
     assert wrong == []
+
+
+def _test_modules_imported(source: str) -> list[str]:
+    """The test modules (tests/test_*.py) a piece of source imports, however it spells the import."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # from .test_x import …, from . import test_x: inside the tests package
+                module = f"tests.{module}" if module else "tests"
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    parts = [m.split(".") for m in found]
+    return sorted({f"tests.{p[1]}" for p in parts if len(p) > 1 and p[0] == "tests" and p[1].startswith("test_")})
+
+
+def test_no_test_module_imports_another():
+    """Shared builders live in tests/builders.py, fakes in tests/fakes.py, fixtures in tests/conftest.py:
+    a test module that imports another ties the two together and runs the other's module-level set-up."""
+    assert _test_modules_imported(
+        "from tests.test_api import report_text\nimport tests.test_ui\nfrom tests import test_fuzz, fakes\n"
+        "from .test_formats import make_pdf\nfrom tests.builders import free_port\n"
+    ) == ["tests.test_api", "tests.test_formats", "tests.test_fuzz", "tests.test_ui"]
+    offenders = {p.name: found for p in sorted((ROOT / "tests").rglob("*.py"))
+                 if (found := _test_modules_imported(p.read_text(encoding="utf-8")))}
+    assert offenders == {}

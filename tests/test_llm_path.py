@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from assistant.answer.answerers import LLMAnswerer
 from assistant.answer.citations import cited_numbers, statements, strip_invalid
 from assistant.answer.prompting import available, load_prompt, render
 from assistant.qa import ReportQA
 from assistant.records import Answer
-from tests.fakes import BigramEmbedder, indexed_sample_corpus
-
-
-def scripted(*replies: str) -> GenericFakeChatModel:
-    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+from tests.fakes import BigramEmbedder, scripted
 
 
 class FailingChat(GenericFakeChatModel):
@@ -27,8 +22,8 @@ class FailingChat(GenericFakeChatModel):
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    return indexed_sample_corpus(tmp_path_factory.mktemp("llm"))
+def index_dir(sample_index):
+    return sample_index
 
 
 def make_qa(settings, llm) -> ReportQA:
@@ -54,14 +49,15 @@ def test_citation_parsing():
 
 
 def test_llm_answer_streams_and_invalid_markers_are_removed(index_dir):
-    qa = make_qa(index_dir, scripted("盘锦2024年地区生产总值增长3.5%左右[1]，财政收入创新高[7]。"))
+    llm = scripted("盘锦2024年地区生产总值增长3.5%左右[1]，财政收入创新高[7]。")
+    qa = make_qa(index_dir, llm)
     items = list(qa.stream("盘锦2024年地区生产总值增长多少？"))
     deltas = [i for i in items if isinstance(i, str)]
     final = items[-1]
     assert isinstance(final, Answer) and len(deltas) >= 1
     assert "[7]" not in final.answer and "[1]" in final.answer
     assert [c.n for c in final.citations] == [1] and not final.uncited and not final.refused
-    assert qa.mode == "llm"
+    assert qa.mode == "llm" and llm.calls == 1  # no history: no condense call, one answer call
 
 
 def test_llm_answer_without_markers_is_flagged(index_dir):
@@ -77,9 +73,21 @@ def test_llm_says_not_mentioned(index_dir):
 
 
 def test_refusal_does_not_call_the_llm(index_dir):
-    llm = scripted()  # no reply scripted: any call would fail
+    """The refusal is decided before the answer step: a question the reports cannot answer costs no call.
+    (A failing call would not show: the pipeline falls back to the extractive answer, which refuses too.)"""
+    llm = scripted()
     ans = make_qa(index_dir, llm).ask("大连2024年地区生产总值增长多少？")
-    assert ans.refused and ans.related
+    assert ans.refused and ans.related and ans.refusal_reason == "not in the corpus: 大连"
+    assert llm.calls == 0
+
+
+def test_a_refused_followup_calls_the_llm_only_to_condense(index_dir):
+    llm = scripted("大连2024年地区生产总值增长目标是多少？")
+    ans = make_qa(index_dir, llm).ask("那大连呢？", history=["济南2024年地区生产总值增长目标是多少？"])
+    assert ans.refused and ans.standalone_question == "大连2024年地区生产总值增长目标是多少？"
+    assert llm.calls == 1  # the condense step; the refusal comes before any answer call
+    [condense] = llm.prompts[0]
+    assert "用户：济南2024年地区生产总值增长目标是多少" in condense.content and "那大连呢" in condense.content
 
 
 def test_llm_errors_fall_back_to_extractive(index_dir):
@@ -90,10 +98,13 @@ def test_llm_errors_fall_back_to_extractive(index_dir):
 
 
 def test_condense_uses_the_llm_for_followups(index_dir):
-    qa = make_qa(index_dir, scripted("沈阳2024年地区生产总值增长目标是多少？", "沈阳2024年的目标是增长6%以上[1]。"))
-    ans = qa.ask("那沈阳呢？", history=["济南2024年地区生产总值增长目标是多少？"])
-    assert ans.standalone_question == "沈阳2024年地区生产总值增长目标是多少？"
-    assert "6%以上" in ans.answer
+    llm = scripted("沈阳2024年地区生产总值增长目标是多少？", "沈阳2024年的目标是增长6%以上[1]。")
+    ans = make_qa(index_dir, llm).ask("那沈阳呢？", history=["济南2024年地区生产总值增长目标是多少？"])
+    assert ans.standalone_question == "沈阳2024年地区生产总值增长目标是多少？"  # the rules alone drop the ？
+    assert llm.calls == 2  # condense, then answer
+    _, human = llm.prompts[1]
+    assert "问题：沈阳2024年地区生产总值增长目标是多少？" in human.content  # the answer step is asked the rewrite
+    assert ans.citations and ans.citations[0].city == "沈阳"  # retrieved for the rewrite, not for 那沈阳呢
 
 
 def test_prompt_fences_passages(index_dir):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.qa import ReportQA
 from assistant.retrieval.normalize import normalize_question
-from tests.fakes import BigramEmbedder, indexed_sample_corpus
 
 VARIANTS = [
     "盘锦2024年地区生产总值增长多少",
@@ -44,8 +42,8 @@ def test_middle_punctuation_kept():
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory):
-    return ReportQA(indexed_sample_corpus(tmp_path_factory.mktemp("norm")), BigramEmbedder())
+def qa(sample_qa):
+    return sample_qa
 
 
 def test_variants_get_the_same_answer(qa):

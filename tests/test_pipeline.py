@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from langchain_core.documents import Document as LCDocument
 
 from assistant.answer.answerers import REFUSAL
 from assistant.qa import ReportQA
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.query import expand, sub_queries, understand
-from assistant.retrieval.retriever import Filters, ReportRetriever
+from assistant.retrieval.retriever import ReportRetriever
 from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
 from tests.fakes import BigramEmbedder
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    settings = Settings(data_dir=data, home_dir=root / "home", _env_file=None)
-    qa = ReportQA(settings, BigramEmbedder())
-    qa.ingest()
-    return qa
+def qa(sample_qa):
+    """The session's indexed sample corpus, only read here (a test that ingests has its own)."""
+    return sample_qa
 
 
 def test_query_understanding():
@@ -49,8 +42,11 @@ def test_chunks_in_index_are_exact_slices(qa):
         assert qa.document_text(c.source)[c.start : c.end] == c.text
 
 
-def test_incremental_ingest_embeds_nothing_when_unchanged(qa):
+def test_incremental_ingest_embeds_nothing_when_unchanged(sample_settings):
+    qa = ReportQA(sample_settings, BigramEmbedder())
+    qa.ingest()
     before = qa.embedder.calls
+    assert before > 0
     summary = qa.ingest()
     assert {o.status for o in summary.outcomes} == {"unchanged"}
     assert qa.embedder.calls == before
@@ -74,7 +70,7 @@ def test_changed_file_replaces_chunks_and_prune_removes(tmp_path):
     f.unlink()
     summary = qa.ingest(prune=True)
     assert [o.status for o in summary.outcomes] == ["removed"]
-    assert qa.store.count() == 0 and qa.status()["reports"] == 0
+    assert qa.store.count() == 0 and qa.status().reports == 0
 
 
 def test_collection_name_carries_model_and_dimension(qa):
@@ -176,6 +172,6 @@ def test_prune_keeps_files_ingested_from_elsewhere(tmp_path):
     qa = ReportQA(Settings(data_dir=data, home_dir=tmp_path / "home", _env_file=None), BigramEmbedder())
     qa.ingest([outside])
     assert [o.status for o in qa.ingest(prune=True).outcomes] == []
-    assert qa.status()["files"] == 1
+    assert qa.status().files == 1
     outside.unlink()
     assert [o.status for o in qa.ingest(prune=True).outcomes] == ["removed"]

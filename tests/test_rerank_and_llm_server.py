@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
@@ -16,7 +15,8 @@ from pydantic import SecretStr
 from assistant.answer.answerers import build_llm
 from assistant.errors import ModelUnavailableError
 from assistant.qa import ReportQA
-from tests.fakes import BigramEmbedder, indexed_sample_corpus
+from tests.builders import free_port
+from tests.fakes import BigramEmbedder
 from vectorstore.rerank import build_reranker
 
 
@@ -28,8 +28,8 @@ class PreferCity:
 
 
 @pytest.fixture(scope="module")
-def corpus_settings(tmp_path_factory):
-    return indexed_sample_corpus(tmp_path_factory.mktemp("rr"))
+def corpus_settings(sample_index):
+    return sample_index
 
 
 def test_reranker_reorders(corpus_settings):
@@ -43,12 +43,6 @@ def test_missing_reranker_is_a_clear_error():
     assert build_reranker(None) is None
     with pytest.raises(ModelUnavailableError, match="REPORTQA_RERANKER_MODEL"):
         build_reranker("no-such/cross-encoder")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fake_openai_server(reply: str, seen: list[dict]) -> FastAPI:
@@ -78,7 +72,7 @@ def fake_openai_server(reply: str, seen: list[dict]) -> FastAPI:
 @pytest.fixture
 def llm_server():
     seen: list[dict] = []
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(fake_openai_server("沈阳2024年地区生产总值预期增长6%以上[1][9]。", seen), host="127.0.0.1",
                             port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -109,7 +103,7 @@ def test_llm_over_http_streams_with_key_and_citations(corpus_settings, llm_serve
 
 
 def test_unreachable_llm_falls_back(corpus_settings):
-    port = _free_port()
+    port = free_port()
     settings = corpus_settings.model_copy(update={"llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_timeout": 2.0})
     qa = ReportQA(settings, BigramEmbedder(), llm=build_llm(settings))
     ans = qa.ask("沈阳2024年地区生产总值增长目标是多少？")

@@ -3,14 +3,11 @@ query vectors nudged the way another CPU's int8 kernels (with or without VNNI) n
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 from assistant.qa import ReportQA
-from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
+from tests.builders import real_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,24 +21,16 @@ HEADLINE = [
 ]
 
 
-def _qa(root, backend: str) -> ReportQA:
-    data = root / "reports"
-    shutil.copytree(SAMPLE_DIR, data)
-    settings = Settings(data_dir=data, home_dir=root / "home", model_dir=Settings().model_dir,
-                        embedding_backend=backend, _env_file=None)
-    qa = ReportQA.from_settings(settings)
-    assert not qa.ingest().errors
-    return qa
+@pytest.fixture(scope="module")
+def int8(real_sample_qa) -> ReportQA:
+    """The session's sample corpus indexed with the real model (int8 is the default backend)."""
+    assert real_sample_qa.settings.embedding_backend == "onnx-int8"
+    return real_sample_qa
 
 
 @pytest.fixture(scope="module")
-def int8(tmp_path_factory) -> ReportQA:
-    return _qa(tmp_path_factory.mktemp("int8"), "onnx-int8")
-
-
-@pytest.fixture(scope="module")
-def fp32(tmp_path_factory) -> ReportQA:
-    return _qa(tmp_path_factory.mktemp("fp32"), "onnx")
+def fp32(tmp_path_factory, shared_model_settings) -> ReportQA:
+    return real_index(tmp_path_factory.mktemp("fp32"), shared_model_settings.model_dir, "onnx")
 
 
 def _answer_rank(qa: ReportQA, question: str, expected: list[str]) -> int:

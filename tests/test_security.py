@@ -19,8 +19,8 @@ from assistant.ingest.formats.docx import load_docx
 from assistant.qa import ReportQA
 from assistant.serve.server import build_app
 from assistant.settings import Settings
+from tests.builders import report_text
 from tests.fakes import BigramEmbedder
-from tests.test_api import report_text
 
 LOCAL = "http://127.0.0.1:7860"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 import time
 
@@ -16,25 +15,16 @@ from assistant.serve.feedback import FeedbackLog, to_eval_item
 from assistant.serve.ui import ChatUI, create_app
 from assistant.serve.ui_render import answer_markdown, highlight_spans, md_text
 from assistant.serve.uploads import safe_name
-from assistant.settings import Settings
-from tests.conftest import SAMPLE_DIR
-from tests.fakes import DALIAN_REPORT, BigramEmbedder
+from tests.builders import DALIAN_REPORT
+from tests.fakes import BigramEmbedder
 
 DALIAN = DALIAN_REPORT
 
 
 @pytest.fixture(scope="module")
-def shared_ui(tmp_path_factory) -> ChatUI:
-    """One indexed copy of the sample corpus for the tests that only read it."""
-    root = tmp_path_factory.mktemp("ui")
-    shutil.copytree(SAMPLE_DIR, root / "reports")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in __import__("os").environ if k.startswith("REPORTQA_")]:
-            mp.delenv(key)
-        settings = Settings(data_dir=root / "reports", home_dir=root / "home", _env_file=None)
-    qa = ReportQA(settings, BigramEmbedder())
-    qa.ingest()
-    return ChatUI(qa)
+def shared_ui(sample_qa) -> ChatUI:
+    """The chat over the session's indexed sample corpus, for the tests that only read it."""
+    return ChatUI(sample_qa)
 
 
 @pytest.fixture
@@ -118,7 +108,7 @@ def test_section_expansion_covers_every_chunk_of_the_section(shared_ui):
     same = [c for c in view.by_report[chunk.report_id] if c.section_path == chunk.section_path]
     assert len(same) > 1
     answer = shared_ui.qa.ask("济南2024年GDP增长目标是多少？")
-    start, end = shared_ui.section_range(answer.citations[0])
+    start, end = shared_ui.qa.section_range(answer.citations[0])
     assert (start, end) == (min(c.start for c in same), max(c.end for c in same))
     card = shared_ui.card(answer.citations[0], [], "x")
     section = text_of(card.split("<details")[1])

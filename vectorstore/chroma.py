@@ -153,6 +153,19 @@ class ChromaStore(Generic[C, R]):
         self.chunks.upsert(ids=[c.chunk_id for c in chunks], embeddings=embeddings,
                            documents=[c.text for c in chunks], metadatas=metadatas)
 
+    def retag_chunks(self, chunks: list[C], file_hash: str) -> None:
+        """Point stored chunks (same ids, so the same text and vector) at another file hash: a
+        re-ingest of an unchanged chunk costs no embedding."""
+        for i in range(0, len(chunks), PAGE):
+            page = chunks[i : i + PAGE]
+            self.chunks.update(ids=[c.chunk_id for c in page],
+                               metadatas=[{**c.metadata(), "file_hash": file_hash} for c in page])
+
+    def sibling(self, name: str) -> ChromaStore[C, R]:
+        """Another set of collections on the same client (a baseline's own chunks, say)."""
+        return ChromaStore(self.client, f"{self.model_id}-{name}", self.dimension, read_chunk=self.read_chunk,
+                           read_report=self.read_report, backend=self.backend)
+
     def chunk_ids_of(self, source: str) -> list[str]:
         return self.chunks.get(where={"source": source}, include=[])["ids"]
 

@@ -394,8 +394,8 @@ def build_e5_small(out_dir: Path) -> Path:
             try:
                 out_dir.rename(old)
             except FileNotFoundError:
-                old = None
-            if old is not None:
+                pass
+            else:
                 shutil.rmtree(old, ignore_errors=True)
         try:
             tmp.rename(out_dir)

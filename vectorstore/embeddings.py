@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,15 +29,18 @@ class Embedder(Protocol):
     Not runtime-checkable on purpose: `dimension` may load the model, so an isinstance() check could.
     """
 
-    model_id: str  # short, stable, safe as (part of) a Chroma collection name
-    dimension: int
+    @property
+    def model_id(self) -> str: ...  # short, stable, safe as (part of) a Chroma collection name
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -138,7 +141,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
     def __init__(self, model_dir: Path, *, device: str = "auto", **kwargs):
         super().__init__(model_dir, **kwargs)
         self.device = device  # resolved at load time: "auto" needs torch, which loads slowly
-        self._model = None
+        self._model: Any = None
         # HF fast tokenizers reconfigure padding/truncation on every call and are not safe to call
         # from several threads at once ("Already borrowed"); torch already uses every core anyway.
         self._run_lock = threading.Lock()
@@ -175,8 +178,8 @@ class OnnxEmbedder(_BaseEmbedder):
         super().__init__(model_dir, **kwargs)
         self.quantized = quantized
         self.device = device
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None
+        self._tokenizer: Any = None
         self._pooling = "mean"
         self._input_names: set[str] = set()
 
@@ -229,7 +232,7 @@ class OnnxEmbedder(_BaseEmbedder):
 def _check_onnx_compatible(model_dir: Path) -> str:
     """The ONNX backend reimplements Transformer -> Pooling -> Normalize; refuse anything else.
     Returns the pooling mode ('mean' or 'cls')."""
-    modules = _read_json(model_dir / "modules.json") or []
+    modules: Any = _read_json(model_dir / "modules.json") or []
     kinds = {m.get("type", "").rsplit(".", 1)[-1]: m.get("path", "") for m in modules}
     pool = _read_json(model_dir / kinds["Pooling"] / "config.json") if "Pooling" in kinds else {}
     mode = pool.get("pooling_mode") or ("cls" if pool.get("pooling_mode_cls_token") else "mean")

@@ -6,9 +6,9 @@ Both see the same numbered passages and must put `[n]` after every statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.answer import steering
 from assistant.answer.citations import marker
@@ -24,6 +24,11 @@ from assistant.retrieval.terms import (
     term_cover,
     term_weights,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.settings import Settings
 
 REFUSAL = "在已收录的报告中没有找到相关内容。"
 NOT_MENTIONED = "报告中未提及"
@@ -75,7 +80,7 @@ class ExtractiveAnswerer:
 
     name = "extractive"
 
-    def __init__(self, tokenize, min_score: float = 0.35, min_coverage: float = 0.4):
+    def __init__(self, tokenize: Callable[[str], list[str]], min_score: float = 0.35, min_coverage: float = 0.4):
         self.tokenize = tokenize
         self.min_score = min_score
         self.min_coverage = min_coverage
@@ -304,7 +309,7 @@ class LLMAnswerer:
 
     name = "llm"
 
-    def __init__(self, llm):
+    def __init__(self, llm: BaseChatModel):
         self.llm = llm
 
     def messages(self, question: str, passages: list[Passage]):
@@ -313,7 +318,7 @@ class LLMAnswerer:
         from assistant.answer.prompting import load_prompt, render
 
         blocks = "\n\n".join(
-            _fenced(f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{p.chunk.text}")
+            _fenced(f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{steering.withhold(p.chunk.text)}")
             for n, p in enumerate(passages, start=1)
         )
         return [SystemMessage(load_prompt("system")), HumanMessage(render("answer", passages=blocks, question=question))]
@@ -332,7 +337,7 @@ def _fenced(text: str) -> str:
     return re.sub(r"<(/?)\s*passages\s*>", lambda m: f"＜{m.group(1)}passages＞", text, flags=re.IGNORECASE)
 
 
-def build_llm(settings):
+def build_llm(settings: Settings) -> BaseChatModel:
     """ChatOpenAI against the configured OpenAI-compatible endpoint; the key comes from the environment."""
     from langchain_openai import ChatOpenAI
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from assistant.retrieval.places import find_places
 from assistant.retrieval.query import INDICATORS, RELATIVE_YEARS, TARGET_WORDS, QueryInfo
@@ -17,7 +18,7 @@ _SIBLINGS = {"农村": "城镇", "城镇": "农村", "出口": "进口", "进口
 _ASK_TAIL = re.compile(r"(?:(?:增长|下降|达到|完成|实现|新增|是|有)了?)?(?:多少|几|哪些|什么)[^，,]*$")
 
 
-def resolve_followup(question: str, history: list[str], understand) -> str:
+def resolve_followup(question: str, history: list[str], understand: Callable[[str], QueryInfo]) -> str:
     """Without an LLM: carry the city, year and topic of earlier turns into a follow-up that lacks them.
 
     「那沈阳呢？」 swaps the city, 「去年呢？」/「2025年的目标呢？」 the year, 「固投呢？」 the indicator of the

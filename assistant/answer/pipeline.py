@@ -10,11 +10,12 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import steering
-from assistant.answer.answerers import NOT_MENTIONED, ExtractiveAnswerer, LLMAnswerer
+from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.answer.citations import statements, strip_invalid
 from assistant.answer.followup import named_entities, named_places, resolve_followup
 from assistant.answer.refusals import ambiguous_entities, ask_back, refusal_text
@@ -22,16 +23,21 @@ from assistant.answer.steering import addresses_reader
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.profiles import get_profile
 from assistant.records import Answer, Citation, Passage
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.names import apply as apply_corrections
 from assistant.retrieval.names import find_typos
 from assistant.retrieval.normalize import normalize_question
 from assistant.retrieval.places import find_places, place_levels
 from assistant.retrieval.query import QueryInfo
-from assistant.retrieval.retriever import Filters, HybridRetriever
+from assistant.retrieval.retriever import HybridRetriever
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 class AnswerPipeline:
-    def __init__(self, retriever: HybridRetriever, answerer, extractive: ExtractiveAnswerer, condense_llm=None,
+    def __init__(self, retriever: HybridRetriever, answerer: Answerer, extractive: ExtractiveAnswerer,
+                 condense_llm: BaseChatModel | None = None,
                  refusal_threshold: float = 0.55):
         self.retriever = retriever
         self.answerer = answerer

@@ -57,7 +57,7 @@ def refusal_text(reason: str, info: QueryInfo, reports: list[Report]) -> str:
         return f"已收录的报告中没有「{missing}」的内容。{held}"
     if reason.startswith("year not covered"):
         scope = [r for r in reports if r.year is not None and (not info.cities or r.entity in info.cities)]
-        years = sorted({r.year for r in scope})
+        years = sorted({r.year for r in scope if r.year is not None})
         who = "、".join(info.cities) if info.cities else ""
         asked = "、".join(f"{y}年" for y in info.years)
         if years:

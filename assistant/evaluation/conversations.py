@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from assistant.evaluation import metrics as m
+
+if TYPE_CHECKING:
+    from assistant.qa import ReportQA
+    from assistant.records import Answer
 
 EXPECTS = ("answer", "refuse", "clarify")
 
@@ -43,7 +47,7 @@ def load_conversations(path: Path) -> list[Conversation]:
     return m.jsonl_records(path, _conversation, "conversation")
 
 
-def turn_right(turn: Turn, answer) -> tuple[bool, bool | None]:
+def turn_right(turn: Turn, answer: Answer) -> tuple[bool, bool | None]:
     """(the turn is right, the entity it is about was kept — None when the turn names none)."""
     if turn.expect == "refuse":
         return answer.refused and answer.refusal_reason != "clarify", None
@@ -57,7 +61,7 @@ def turn_right(turn: Turn, answer) -> tuple[bool, bool | None]:
     return right, kept
 
 
-def run_conversations(qa, conversations: list[Conversation]) -> dict[str, Any]:
+def run_conversations(qa: ReportQA, conversations: list[Conversation]) -> dict[str, Any]:
     rows = []
     for conv in conversations:
         history: list[str] = []
@@ -81,7 +85,7 @@ def run_conversations(qa, conversations: list[Conversation]) -> dict[str, Any]:
     return {"overall": summarize(rows),
             "by_split": {sp: summarize([r for r in rows if r["split"] == sp]) for sp in ("dev", "test")
                          if any(r["split"] == sp for r in rows)},
-            "by_kind": {k: summarize([r for r in rows if r["kind"] == k]) for k in sorted({r["kind"] for r in rows})},
+            "by_kind": {k: summarize([r for r in rows if r["kind"] == k]) for k in sorted({str(r["kind"]) for r in rows})},
             "turns": rows}
 
 

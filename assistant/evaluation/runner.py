@@ -1,4 +1,4 @@
-"""`reportqa eval`: runs the question set through the real pipeline and two baselines, prints tables,
+"""`reportqa eval`: runs the question set through the real pipeline and three baselines, prints tables,
 writes eval/results/<timestamp>.json and .md, and gates on a saved baseline."""
 
 from __future__ import annotations
@@ -10,17 +10,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from assistant.answer.answerers import NOT_MENTIONED
 from assistant.errors import USER_ERRORS
 from assistant.evaluation import metrics as m
 from assistant.ingest.loading import discover, load_document
 from assistant.records import Chunk, Passage, content_hash
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.qa import ReportQA
 
 TYPES = ("fact", "target", "list", "multi", "compare", "reason", "followup", "unanswerable")
 SPLITS = ("dev", "test")
@@ -127,7 +129,7 @@ def verdict(item: Item, answer: str, refused: bool) -> str:
     return "right" if m.answer_correct(item.answers, answer) else "wrong"
 
 
-def run_perturbations(qa, outcomes: list[Outcome]) -> dict[str, Any]:
+def run_perturbations(qa: ReportQA, outcomes: list[Outcome]) -> dict[str, Any]:
     """Every question in the variants of eval_perturb; the share that keep the original's verdict."""
     from assistant.evaluation.perturb import VARIANTS, variants
 
@@ -148,7 +150,7 @@ def run_perturbations(qa, outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 # --- the three pipelines -------------------------------------------------------------------------
-def run_pipeline(qa, items: list[Item]) -> list[Outcome]:
+def run_pipeline(qa: ReportQA, items: list[Item]) -> list[Outcome]:
     out = []
     for it in items:
         t = time.perf_counter()
@@ -160,46 +162,36 @@ def run_pipeline(qa, items: list[Item]) -> list[Outcome]:
     return out
 
 
-def _answer_over(qa, question: str, passages: list[Passage]) -> tuple[str, bool]:
-    info = qa.retriever.understand(question)
-    text = "".join(qa.extractive.stream(question, info, passages))
-    return text, text.startswith(NOT_MENTIONED)
-
-
-def naive_answers(qa, outcomes: list[Outcome]) -> list[Outcome]:
+def naive_answers(qa: ReportQA, outcomes: list[Outcome]) -> list[Outcome]:
     """The naive extractive baseline over the same passages: the one sentence sharing most words with the
     question, never a refusal unless nothing was retrieved. What the answerer adds shows against it."""
     from assistant.retrieval.terms import answer_units
 
     out = []
     for o in outcomes:
-        words = {w for w in qa.keyword.tokenize(o.item.question) if len(w) > 1}
+        words = {w for w in qa.tokens(o.item.question) if len(w) > 1}
         units = [(u, n) for n, (*_, text) in enumerate(o.passages, 1) for u in answer_units(text)]
-        best = max(units, key=lambda un: len(words & set(qa.keyword.tokenize(un[0]))), default=None)
+        best = max(units, key=lambda un: len(words & set(qa.tokens(un[0]))), default=None)
         answer = f"{best[0]}[{best[1]}]" if best else ""
         out.append(Outcome(o.item, o.passages, answer, not best, o.citation_texts, o.latency_ms, o.context_chars))
     return out
 
 
-def run_keyword_baseline(qa, items: list[Item], k: int) -> list[Outcome]:
-    view = qa.retriever.view
+def run_keyword_baseline(qa: ReportQA, items: list[Item], k: int) -> list[Outcome]:
     out = []
     for it in items:
         t = time.perf_counter()
-        hits = qa.keyword.search(qa.keyword.tokenize(it.question), k)
-        passages = [Passage(chunk=view.chunks[cid], score=s) for cid, s in hits if cid in view.chunks]
-        text, refused = _answer_over(qa, it.question, passages)
+        passages = qa.keyword_search(it.question, k)
+        text, refused = qa.extract(it.question, passages)
         latency = (time.perf_counter() - t) * 1000
         ps = [(p.chunk.source, p.chunk.start, p.chunk.end, p.chunk.text) for p in passages]
         out.append(Outcome(it, ps, text, refused, {n: p[3] for n, p in enumerate(ps, 1)}, latency, sum(len(p[3]) for p in ps)))
     return out
 
 
-def run_dense_baseline(qa, items: list[Item], corpus: Path, k: int) -> list[Outcome]:
+def run_dense_baseline(qa: ReportQA, items: list[Item], corpus: Path, k: int) -> list[Outcome]:
     """The common recipe: 500-character RecursiveCharacterTextSplitter chunks of the raw files, dense search only."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from assistant.backends import open_store
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50, add_start_index=True)
     chunks: list[Chunk] = []
@@ -215,7 +207,7 @@ def run_dense_baseline(qa, items: list[Item], corpus: Path, k: int) -> list[Outc
             chunks.append(Chunk(chunk_id=cid, report_id=doc.source, source=doc.source, start=s, end=e, text=d.page_content,
                                 section_path="", period=None, title=doc.source, city=None, year=None, type="其他",
                                 embed_text=d.page_content, ordinal=len(chunks)))
-    store = open_store(qa.store.client, f"{qa.embedder.model_id}-baseline500", qa.embedder.dimension)
+    store = qa.side_store("baseline500")
     have = store.existing_ids([c.chunk_id for c in chunks])
     todo = [c for c in chunks if c.chunk_id not in have]
     for i in range(0, len(todo), 64):
@@ -226,7 +218,7 @@ def run_dense_baseline(qa, items: list[Item], corpus: Path, k: int) -> list[Outc
         t = time.perf_counter()
         hits = store.query(qa.embedder.embed_query(it.question), k)
         passages = [Passage(chunk=c, score=sim, dense_score=sim) for c, sim, _ in hits]
-        text, refused = _answer_over(qa, it.question, passages)
+        text, refused = qa.extract(it.question, passages)
         latency = (time.perf_counter() - t) * 1000
         ps = [(p.chunk.source, p.chunk.start, p.chunk.end, p.chunk.text) for p in passages]
         out.append(Outcome(it, ps, text, refused, {n: p[3] for n, p in enumerate(ps, 1)}, latency, sum(len(p[3]) for p in ps)))
@@ -354,11 +346,28 @@ def eval_settings(settings: Settings, corpus: Path) -> Settings:
     return settings.model_copy(update={"data_dir": corpus, "index_name": f"eval-index/{slug}-{digest}"})
 
 
-def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: Path | None, k: int, baselines: bool,
-             save_baseline: Path | None, judge: bool, console: Console, qa=None, perturb: bool = True,
-             split: str | None = None, conversations: Path | None = None) -> int:
+@dataclass(frozen=True)
+class EvalOptions:
+    """One `reportqa eval` run: which set, over which corpus, what else to run, what to compare with."""
+
+    qa_file: Path = Path("eval/qa.jsonl")
+    corpus: Path | None = None  # default: the data dir
+    baseline: Path | None = None  # a saved result to gate on
+    k: int = 5
+    baselines: bool = True  # the three comparison pipelines
+    save_baseline: Path | None = None
+    judge: bool = False  # LLM-judged faithfulness (needs an LLM)
+    perturb: bool = True
+    split: str | None = None  # dev / test / both
+    conversations: Path | None = None
+
+
+def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: ReportQA | None = None) -> int:
+    """Run one evaluation; 1 when the gate fails against the baseline, else 0."""
     from assistant.qa import ReportQA
 
+    opts = options
+    qa_file, corpus, baseline, k, split = opts.qa_file, opts.corpus, opts.baseline, opts.k, opts.split
     items = load_items(qa_file)
     if split:
         items = [it for it in items if it.split == split]
@@ -368,24 +377,24 @@ def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: P
     summary = qa.ingest([corpus])
     for o in summary.errors:
         console.print(f"[yellow]skipped[/yellow] {o.source}: {o.message}")
-    texts = {src: qa.document_text(src) for src in qa.retriever.view.file_hash}
+    texts = {src: qa.document_text(src) for src in qa.sources()}
     outcomes = run_pipeline(qa, items)
     results = {"reportqa": score(outcomes, texts)}
-    if baselines:
+    if opts.baselines:
         results["naive extractive (same passages)"] = score(naive_answers(qa, outcomes), texts)
         results["dense-500 (common recipe)"] = score(run_dense_baseline(qa, items, corpus, k), texts)
         results["keyword only (BM25)"] = score(run_keyword_baseline(qa, items, k), texts)
-    perturbed = run_perturbations(qa, outcomes) if perturb else None
+    perturbed = run_perturbations(qa, outcomes) if opts.perturb else None
     convo = None
-    if conversations is not None:
+    if opts.conversations is not None:
         from assistant.evaluation.conversations import (
             load_conversations,
             print_conversations,
             run_conversations,
         )
 
-        convo = run_conversations(qa, [c for c in load_conversations(conversations) if not split or c.split == split])
-    if judge and qa.llm is not None:
+        convo = run_conversations(qa, [c for c in load_conversations(opts.conversations) if not split or c.split == split])
+    if opts.judge and qa.llm is not None:
         results["reportqa"]["overall"]["faithfulness"] = judge_faithfulness(qa, outcomes)
     print_tables(console, results, k)
     if perturbed is not None:
@@ -403,18 +412,20 @@ def run_eval(settings: Settings, qa_file: Path, corpus: Path | None, baseline: P
     (out_dir / f"{stamp}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     write_markdown(out_dir / f"{stamp}.md", results, outcomes, k)
     console.print(f"results: {out_dir / stamp}.json, failures: {out_dir / stamp}.md")
-    if save_baseline:
-        save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed, convo), ensure_ascii=False,
+    if opts.save_baseline:
+        opts.save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed, convo), ensure_ascii=False,
                                             indent=1), encoding="utf-8")
     if baseline:
         return compare_with_baseline(console, results["reportqa"], baseline, perturbed, convo)
     return 0
 
 
-def judge_faithfulness(qa, outcomes: list[Outcome]) -> float | None:
+def judge_faithfulness(qa: ReportQA, outcomes: list[Outcome]) -> float | None:
     """LLM-judged share of supported statements (optional; needs a configured LLM)."""
     from assistant.answer.prompting import render
 
+    if qa.llm is None:
+        return None
     scores = []
     for o in outcomes:
         if o.refused:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.backends import ReportStore
 from assistant.errors import IngestError
@@ -22,6 +23,9 @@ from assistant.ingest.loading import discover, load_document
 from assistant.ingest.parsing import PARSER_VERSION, ParsedFile, parse_document, profile_for
 from assistant.settings import Settings
 from vectorstore.chroma import FileRecord
+
+if TYPE_CHECKING:
+    from vectorstore.embeddings import Embedder
 
 Progress = Callable[[int, int, str], None]  # (chunks done, chunks total, file)
 EMBED_BATCH = 64
@@ -57,7 +61,7 @@ class IngestSummary:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: ReportStore, embedder):
+    def __init__(self, settings: Settings, store: ReportStore, embedder: Embedder):
         self.settings = settings
         self.store = store
         self.embedder = embedder
@@ -125,7 +129,7 @@ class Indexer:
             done = 0
             for pf in todo:
                 outcome = self._index_file(pf, origin[pf.document.source], summary,
-                                           lambda n, src=pf.document.source, base=done: progress and progress(base + n, total, src))
+                                           _offset_progress(progress, done, total, pf.document.source))
                 done += len(pf.chunks)
                 summary.outcomes.append(outcome)
 
@@ -191,8 +195,7 @@ class Indexer:
         reused = [c for c in pf.chunks if c.chunk_id in have]
         if reused:
             # chunks left by an interrupted run (or unchanged text): re-tag them, no re-embedding
-            self.store.chunks.update(ids=[c.chunk_id for c in reused],
-                                     metadatas=[{**c.metadata(), "file_hash": doc.file_hash} for c in reused])
+            self.store.retag_chunks(reused, doc.file_hash)
         progress(len(reused))
         order = sorted(range(len(missing)), key=lambda i: len(missing[i].embed_text))
         for b in range(0, len(order), EMBED_BATCH):
@@ -212,3 +215,13 @@ class Indexer:
         self.store.delete_chunks(sorted(stale))
         return FileOutcome(doc.source, "indexed", len(pf.reports), len(pf.chunks), len(missing))
 
+
+
+def _offset_progress(progress: Progress | None, base: int, total: int, source: str) -> Callable[[int], None]:
+    """One file's chunk count as progress over the whole run."""
+
+    def tick(n: int) -> None:
+        if progress is not None:
+            progress(base + n, total, source)
+
+    return tick

@@ -53,8 +53,8 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     published = None
     if m is None:
         published = _PUBLISHED.search(head[:600])
-    if m or published:
-        g = m or published
+    g = m or published
+    if g is not None:
         date = f"{int(g.group(1)):04d}-{int(g.group(2)):02d}-{int(g.group(3)):02d}"
     year = int(date[:4]) if date and not published else None  # a page is published after the year it tells of
     if year is None and title_line:
@@ -66,7 +66,7 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     named = title_line or (None if profile.entity_is_place else title_guess)
     if year is None:
         year = _year_from(profile, title_guess, head[:300])
-    if year is None and published:
+    if year is None and published and date:
         year = int(date[:4])
 
     above = text[max(0, span.start - 200) : span.start].strip().split("\n")[-1].strip(" \u3000\xa0\t")

@@ -2,7 +2,7 @@
 
 Stages hold mechanisms (read an entity, a year and a type from a title; date a section; expand an
 abbreviation); a profile supplies the patterns and words for its kind of report. Adding a kind of report
-means adding one TOML file here (or in `settings.profile_dir`) and its tests.
+means adding one TOML file here and its tests.
 """
 
 from __future__ import annotations

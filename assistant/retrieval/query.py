@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from assistant.profiles import query_indicators, query_synonyms
 
@@ -53,10 +54,6 @@ def find_entities(text: str, known: list[str] | dict[str, str]) -> list[tuple[st
         if entity not in (e for e, _ in out):
             out.append((entity, name))
     return out
-
-
-def find_cities(text: str, known: list[str] | dict[str, str]) -> list[str]:
-    return [e for e, _ in find_entities(text, known)]
 
 
 def expand(text: str) -> str:
@@ -137,9 +134,13 @@ def sub_queries(info: QueryInfo) -> list[tuple[str, list[str], list[int]]]:
     if len(info.years) > 1:
         out = []
         for y in info.years:
-            q = _YEAR.sub(lambda m, y=y: m.group(0) if int(m.group(1)) == y else "\0", info.text)
+            q = _YEAR.sub(partial(_keep_year, y), info.text)
             # 「2023年和2024年的」 → 「2024年的」: the other year goes with the word that joined it
             q = re.sub(r"[和与跟及、至到]?\0[和与跟及、至到]?", "", q)
             out.append((q, info.cities, [y]))
         return out
     return [(info.text, info.cities, info.years)]
+
+
+def _keep_year(year: int, m: re.Match[str]) -> str:
+    return m.group(0) if int(m.group(1)) == year else "\0"

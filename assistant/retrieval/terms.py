@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from assistant.profiles import load_profiles
 from assistant.retrieval.query import SYNONYMS
@@ -25,7 +25,7 @@ _QUESTION_NOISE = re.compile(
 _INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
 
 
-def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: list[str] = ()) -> list[str]:
+def question_terms(question: str, tokenize: Callable[[str], list[str]], cities: Sequence[str] = ()) -> list[str]:
     """Content terms of the question, abbreviations spelled out; place and year words left to the metadata."""
     text = question
     for name in cities:

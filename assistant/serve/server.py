@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from assistant.qa import ReportQA
 
 log = logging.getLogger(__name__)
 
 
-def load_ui(qa):
+def load_ui(qa: ReportQA) -> gr.Blocks | None:
     """The Gradio Blocks for this `ReportQA`, or None when `assistant.serve.ui` is not there."""
     try:
         from assistant.serve.ui import create_app
@@ -25,7 +32,7 @@ def load_ui(qa):
     return create_app(qa)
 
 
-def build_app(qa, settings: Settings | None = None, ui: bool = True):
+def build_app(qa: ReportQA, settings: Settings | None = None, ui: bool = True) -> FastAPI:
     """The API app, with the chat UI mounted at `/` when available (and wanted)."""
     from assistant.serve.api import add_root_redirect, create_api
 
@@ -44,6 +51,7 @@ def build_app(qa, settings: Settings | None = None, ui: bool = True):
 
     def key_login(_user: str, password: str) -> bool:
         """The chat can upload and delete too: with an API key set, the key is its password (any user name)."""
+        assert key is not None  # only installed when a key is set
         return secrets.compare_digest(str(password).encode(), key.get_secret_value().encode())  # bytes: any script
 
     auth = key_login if key is not None else None
@@ -51,7 +59,7 @@ def build_app(qa, settings: Settings | None = None, ui: bool = True):
                                auth=auth, auth_message="ReportQA：用户名任意，密码为 REPORTQA_API_KEY")
 
 
-def run_server(settings: Settings, host: str, port: int, qa=None, ui: bool = True) -> None:
+def run_server(settings: Settings, host: str, port: int, qa: ReportQA | None = None, ui: bool = True) -> None:
     import uvicorn
 
     if qa is None:

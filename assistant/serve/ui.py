@@ -7,11 +7,10 @@ tests call them without a server. Everything taken from a report or a user is HT
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -20,8 +19,8 @@ from assistant.answer.citations import statements
 from assistant.errors import USER_ERRORS, ReportQAError
 from assistant.ingest.loading import source_name, supported_suffixes
 from assistant.records import Answer, Citation, Report
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.normalize import normalize_question
-from assistant.retrieval.retriever import Filters
 from assistant.serve.feedback import Feedback, FeedbackLog
 from assistant.serve.ui_render import (
     BRIDGE_JS,
@@ -40,6 +39,9 @@ from assistant.serve.ui_render import (
 )
 from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 
+if TYPE_CHECKING:
+    from assistant.qa import ReportQA
+
 EXAMPLES = [
     "盘锦2024年地区生产总值增长多少？",
     "济南2024年GDP增长目标是多少？",
@@ -47,7 +49,6 @@ EXAMPLES = [
     "2025年盘锦市政府工作报告是什么时候作的？",
 ]
 OPEN_PREFIX = "rq-open-"  # "查看原文" links carry the chunk id in the href: the chat sanitizer drops data-*
-SECTION_MAX = 20000  # characters of a section shown inline; the report view has the rest
 STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
 
 
@@ -86,33 +87,10 @@ class UploadRow:
 class ChatUI:
     """Handlers and layout around one shared `ReportQA` (the model is loaded once, for all sessions)."""
 
-    def __init__(self, qa):
+    def __init__(self, qa: ReportQA):
         self.qa = qa
         self.settings = qa.settings
         self.feedback = FeedbackLog(qa.settings.feedback_file)
-        self._docs: dict[tuple[str, str], str] = {}
-        self._docs_lock = threading.Lock()
-
-    # --- corpus look-ups --------------------------------------------------------------------
-    def document(self, source: str) -> str:
-        key = (source, self.qa.retriever.view.file_hash.get(source, ""))
-        with self._docs_lock:
-            if key not in self._docs:
-                if len(self._docs) >= 16:
-                    self._docs.clear()
-                self._docs[key] = self.qa.document_text(source)
-            return self._docs[key]
-
-    def section_range(self, cit: Citation) -> tuple[int, int]:
-        """Offsets of the citation's whole section: from its first to its last chunk."""
-        same = [c for c in self.qa.retriever.view.by_report.get(cit.report_id, []) if c.section_path == cit.section]
-        if not same:
-            return cit.start, cit.end
-        start, end = min(c.start for c in same), max(c.end for c in same)
-        if end - start > SECTION_MAX:
-            start = max(start, cit.start - SECTION_MAX // 2)
-            end = min(end, start + SECTION_MAX)
-        return min(start, cit.start), max(end, cit.end)
 
     # --- rendering an answer ------------------------------------------------------------------
     def card(self, cit: Citation, claims: list[str], turn_id: str, kind: str = "c") -> str:
@@ -126,10 +104,10 @@ class ChatUI:
             f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))}</div>',
             f'<div class="rq-passage">{marked_html(cit.text, spans)}</div>',
         ]
-        start, end = self.section_range(cit)
+        start, end = self.qa.section_range(cit)
         if (start, end) != (cit.start, cit.end):
             try:
-                text = self.document(cit.source)[start:end]
+                text = self.qa.document_text(cit.source)[start:end]
                 shifted = [(s + cit.start - start, e + cit.start - start) for s, e in spans]
                 body = marked_html(text, shifted or [(cit.start - start, cit.end - start)], "rq-hl" if shifted else "rq-here")
                 parts.append(f'<details class="rq-section"><summary>展开整节（{end - start} 字）</summary><div>{body}</div></details>')
@@ -159,7 +137,7 @@ class ChatUI:
         if read_with_history(answer):
             notes.append(f"理解为：{answer.standalone_question}")  # a follow-up read with what was said before
         if not filters.empty:
-            labels = {r.report_id: r.title for r in self.qa.retriever.view.reports}
+            labels = {r.report_id: r.title for r in self.qa.reports()}
             notes.append(f"筛选：{filters_text(filters, labels)}")
         if answer.timings_ms.get("total") is not None:
             notes.append(f"用时 {answer.timings_ms['total'] / 1000:.1f} 秒")
@@ -202,7 +180,7 @@ class ChatUI:
         except (ValueError, AttributeError):
             choice = {"q": str(evt.value), "clear": False}
         keep = gr.update()
-        filters = [[], [], [], []] if choice.get("clear") else [keep, keep, keep, keep]
+        filters: list[Any] = [[], [], [], []] if choice.get("clear") else [keep, keep, keep, keep]
         return (choice.get("q", ""), *filters, bool(choice.get("alone")))
 
     def respond(self, question: str, turns: list[dict[str, Any]], cities=None, years=None, report_ids=None,
@@ -272,13 +250,11 @@ class ChatUI:
     # --- report view -------------------------------------------------------------------------------
     def report_view(self, chunk_id: str) -> str:
         """The whole report the chunk belongs to, with the chunk marked (the page scrolls to it)."""
-        view = self.qa.retriever.view
-        view.refresh()
-        chunk = view.chunks.get(chunk_id or "")
+        chunk = self.qa.chunk(chunk_id or "")
         if chunk is None:
             return '<div class="rq-empty">该段落已不在索引中（报告可能已更新），请重新提问。</div>'
-        report = next((r for r in view.reports if r.report_id == chunk.report_id), None)
-        text = self.document(chunk.source)
+        report = self.qa.report(chunk.report_id)
+        text = self.qa.document_text(chunk.source)
         start, end = (report.start, report.end) if report else (0, len(text))
         start, end = min(start, chunk.start), max(end, chunk.end)
         meta = [chunk.city or "城市未知", f"{chunk.year}年" if chunk.year else "年份未知", chunk.type]
@@ -299,10 +275,10 @@ class ChatUI:
     def status_html(self) -> str:
         st = self.qa.status()
         reports = sorted(self.qa.reports(), key=lambda r: (r.city or "", -(r.year or 0), r.title))
-        backend = "服务器 " + st["chroma_url"] if st["backend"] == "server" else "嵌入式（本地 Chroma）"
-        mode = f"大模型（{st['llm_model']}）" if st["mode"] == "llm" else "抽取式（离线，不调用大模型）"
-        rows = [("报告", f"{st['reports']} 篇"), ("片段", str(st["chunks"])), ("文件", str(st["files"])),
-                ("嵌入模型", f"{st['embedding_model']}（{st['dimension']} 维）"), ("向量库", backend), ("回答模式", mode)]
+        backend = f"服务器 {st.chroma_url}" if st.backend == "server" else "嵌入式（本地 Chroma）"
+        mode = f"大模型（{st.llm_model}）" if st.mode == "llm" else "抽取式（离线，不调用大模型）"
+        rows = [("报告", f"{st.reports} 篇"), ("片段", str(st.chunks)), ("文件", str(st.files)),
+                ("嵌入模型", f"{st.embedding_model}（{st.dimension} 维）"), ("向量库", backend), ("回答模式", mode)]
         summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         body = "".join(
             f'<tr><td>{esc(r.title)}<div class="rq-meta">{esc(r.source)}</div></td><td class="rq-nw">{esc(r.city or "—")}'
@@ -315,11 +291,11 @@ class ChatUI:
 
     def filter_choices(self) -> dict[str, list]:
         reports = self.qa.reports()
-        periods = {c.period for c in self.qa.retriever.view.chunks.values() if c.period is not None}
+        st = self.qa.status()
         return {
-            "cities": sorted({r.entity for r in reports if r.entity}),
-            "years": [str(y) for y in sorted({r.year for r in reports if r.year}, reverse=True)],
-            "periods": [str(y) for y in sorted(periods, reverse=True)],
+            "cities": list(st.entities),
+            "years": [str(y) for y in st.years],
+            "periods": [str(y) for y in st.periods],
             "reports": [(report_label(r), r.report_id) for r in sorted(reports, key=lambda r: (r.city or "", -(r.year or 0)))],
         }
 
@@ -357,7 +333,10 @@ class ChatUI:
             rows.append(row)
             try:
                 kept = self.store_upload(path)
-            except (*USER_ERRORS, OSError) as exc:
+            except OSError as exc:
+                row.message = str(exc)
+                continue
+            except USER_ERRORS as exc:
                 row.message = str(exc)
                 continue
             saved.append(kept)
@@ -373,10 +352,10 @@ class ChatUI:
             for r in self.qa.reports():
                 titles.setdefault(r.source, []).append(report_label(r))
             for o in summary.outcomes:
-                row = stored.get(o.source)
-                if row is not None:
-                    row.status, row.reports, row.chunks, row.message = o.status, o.reports, o.chunks, o.message
-                    row.titles = titles.get(o.source, [])
+                done = stored.get(o.source)
+                if done is not None:
+                    done.status, done.reports, done.chunks, done.message = o.status, o.reports, o.chunks, o.message
+                    done.titles = titles.get(o.source, [])
             discard_new(saved, {self.settings.data_dir / o.source for o in summary.outcomes
                               if o.status in ("error", "duplicate")})
         return rows
@@ -470,6 +449,6 @@ class ChatUI:
         return demo
 
 
-def create_app(qa) -> gr.Blocks:
+def create_app(qa: ReportQA) -> gr.Blocks:
     """The chat app for one shared `ReportQA`; launch it, or mount it into a FastAPI app."""
     return ChatUI(qa).build()

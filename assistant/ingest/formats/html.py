@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import IngestError
 from assistant.ingest.formats import (
@@ -140,7 +141,7 @@ def _content_nodes(root) -> list:
     Siblings count when the content is split over several blocks (``<div>`` paragraphs, pages).
     """
     scores: dict[int, float] = {}
-    nodes: dict[int, object] = {}
+    nodes: dict[int, Any] = {}
 
     def credit(node, amount: float) -> None:
         if node is not None and node.tag in _CONTAINER | {"p", "li"}:
