@@ -107,25 +107,39 @@ def ask(page, question: str | None = None):
 
 
 def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
-    from playwright.sync_api import expect
 
     qa, _ = served
     shot(page, "01-start")
     assert page.title() == "报告问答 ReportQA"
 
-    # 1. an example question: streamed answer, citation card naming the right report, highlight
-    page.get_by_text("济南2024年GDP增长目标是多少？", exact=True).click()
-    expect(page.locator("#rq-question textarea")).to_have_value("济南2024年GDP增长目标是多少？")
-    answer = ask(page)
+    # 0. the empty chat says what is indexed
+    overview = page.inner_text("#rq-chat")
+    assert "已收录 11 份报告" in overview and "本溪" in overview
+
+    # 1. an example question is asked with one click: streamed answer, a compact citation line naming the
+    # right report, the passage (with the cited sentence marked) behind it
+    page.locator("#rq-chat button", has_text="济南2024年GDP增长目标是多少？").click()
+    page.wait_for_function("document.querySelectorAll('#rq-chat .rq-foot').length > 0")
+    answer = page.locator("#rq-chat [data-testid='bot']").last
     assert "5.5%" in answer.inner_text()
     card = answer.locator(".rq-card").first
     assert "2024年济南市政府工作报告" in card.locator(".rq-card-title").inner_text()
-    assert "5.5%" in card.locator("mark.rq-hl").first.inner_text()
+    assert card.locator(".rq-passage").is_hidden()  # closed: the answer stays in view
+    assert "5.5%" in card.locator("mark.rq-hl").first.text_content()
+    # the start of the answer is in the chat's view, not scrolled past by its citations
+    box = page.locator("#rq-chat .bubble-wrap").bounding_box()
+    top = answer.bounding_box()["y"]
+    assert box["y"] - 1 <= top <= box["y"] + box["height"] / 2, (box, top)
+    # 复制 copies the answer as text with footnotes, not the message's HTML
+    page.locator("#rq-chat .message-buttons-left button.rq-copy").last.click()
+    copied = page.evaluate("window.__rqCopied")
+    assert "5.5%" in copied and "\n[1] 《2024年济南市政府工作报告》" in copied and "<" not in copied
     shot(page, "02-answer")
 
-    # [n] jumps to its card; the section expands; the report view opens at the passage
+    # [n] opens its citation; the section expands; the report view opens at the passage
     answer.locator("a.rq-cite").first.click()
     page.wait_for_selector("#rq-chat .rq-card.rq-flash")
+    assert card.locator(".rq-passage").is_visible()
     card.locator("details.rq-section summary").click()
     assert card.locator("details.rq-section[open]").count() == 1
     card.locator("a.rq-open").click()
@@ -169,7 +183,7 @@ def test_chat_citations_filter_upload_feedback(served, page, tmp_path):
     new_chat(page)
     answer = ask(page, "大连2024年地区生产总值增长目标是多少？")
     assert "2024年大连市政府工作报告" in answer.locator(".rq-card-title").first.inner_text()
-    assert '<script>alert("xss")</script>' in answer.locator(".rq-card").first.inner_text()
+    assert '<script>alert("xss")</script>' in answer.locator(".rq-card").first.text_content()
     assert page.locator("#rq-chat script").count() == 0 and page.dialogs == []
     page.get_by_role("tab", name="索引状态").click()
     assert "2024年大连市政府工作报告" in page.inner_text("#rq-status")

@@ -111,7 +111,7 @@ def test_section_expansion_covers_every_chunk_of_the_section(shared_ui):
     start, end = shared_ui.qa.section_range(answer.citations[0])
     assert (start, end) == (min(c.start for c in same), max(c.end for c in same))
     card = shared_ui.card(answer.citations[0], [], "x")
-    section = text_of(card.split("<details")[1])
+    section = text_of(card.split("<details class=\"rq-section\"")[1])
     for c in same:
         assert c.text.split("\n")[-1] in section
 
@@ -196,12 +196,52 @@ def test_status_panel_and_filter_choices(shared_ui):
     for text in ("11 篇", "340", "fake-bigram", "嵌入式", "抽取式", "2024年沈阳市政府工作报告", "2023-01-04"):
         assert text in html
     choices = shared_ui.filter_choices()
-    assert choices["cities"] == sorted(["济南", "沈阳", "福州", "本溪", "盘锦", "商丘", "内江"])
+    # pinyin order, as a Chinese reader looks names up (not code-point order: 内江 商丘 本溪 沈阳 …)
+    assert choices["cities"] == ["本溪", "福州", "济南", "内江", "盘锦", "商丘", "沈阳"]
     assert choices["years"][:3] == ["2025", "2024", "2023"]
     assert len(choices["reports"]) == 11 and all(len(rid) == 16 for _, rid in choices["reports"])
     _, cities, years, reports, periods = shared_ui.on_refresh(["沈阳", "北京"], ["2024"], ["gone"], ["2023", "1999"])
     assert cities["value"] == ["沈阳"] and years["value"] == ["2024"] and reports["value"] == []
     assert periods["value"] == ["2023"] and "2023" in choices["periods"] and "2025" in choices["periods"]
+    # the report list follows the entity filter; a chosen report of another entity is dropped
+    benxi = [rid for label, rid in choices["reports"] if "本溪" in label]
+    shenyang = [rid for label, rid in choices["reports"] if "沈阳" in label]
+    narrowed = shared_ui.on_cities(["沈阳"], [*benxi, *shenyang])
+    assert {rid for _, rid in narrowed["choices"]} == set(shenyang) and narrowed["value"] == shenyang
+    assert len(shared_ui.on_cities([], [])["choices"]) == 11
+
+
+def test_copy_text_is_the_answer_with_footnotes_not_html(shared_ui):
+    from html import unescape
+
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    html = turns[0]["html"]
+    hidden = re.search(r'<span class="rq-plain">(.*?)</span>', html).group(1)
+    assert "\n" not in hidden  # one HTML block: newlines only as entities
+    text = unescape(hidden)
+    answer, notes = text.split("\n\n[1] ", 1)
+    assert "5.5%" in answer and "[1]" in answer and "<" not in text
+    assert notes.startswith("《2024年济南市政府工作报告》·二、2024年政府工作安排：“")
+    cit = shared_ui.qa.ask("济南2024年GDP增长目标是多少？").citations[0]
+    assert cit.text.strip() in notes  # the passage itself, so a pasted figure can be checked
+
+
+def test_citations_are_compact_lines_that_open_to_the_passage(shared_ui):
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    html = turns[0]["html"]
+    card = html.split('<div class="rq-cards">')[1]
+    summary = re.search(r"<summary[^>]*>(.*?)</summary>", card).group(1)
+    assert "2024年济南市政府工作报告" in summary and "二、2024年政府工作安排" in summary
+    assert "rq-passage" not in summary and ".txt" not in text_of(summary)  # a title, not a file name …
+    assert 'title="文件：' in card  # … which is in the tooltip
+
+
+def test_empty_chat_overview_names_what_is_indexed(shared_ui, settings):
+    text = shared_ui.overview()["placeholder"]
+    assert "已收录 11 份报告" in text and "7 个城市或单位" in text
+    assert text.index("| 本溪 |") < text.index("| 沈阳 |") and "| 盘锦 | 2023、2024、2025 |" in text
+    empty = ChatUI(ReportQA(settings, BigramEmbedder())).overview()["placeholder"]
+    assert "索引为空" in empty
 
 
 # --- uploads ----------------------------------------------------------------------------------------
@@ -345,3 +385,35 @@ def test_quick_replies_for_a_question_asked_back_and_for_a_hiding_filter(shared_
     lone = list(shared_ui.respond(question, turns, alone=True))[-1][1][-1]
     assert lone["history"] == [] and lone["standalone"] == "那沈阳呢"
     assert "options" not in shared_ui.messages(turns + turns)[1]  # only the latest answer offers them
+
+
+# --- colours ----------------------------------------------------------------------------------------
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _rule(selector: str) -> str:
+    from assistant.serve.ui_render import CSS
+
+    return re.search(re.escape(selector) + r"[^{]*\{([^}]*)\}", CSS).group(1)
+
+
+def test_highlight_and_link_colours_pass_wcag_aa_in_light_and_dark():
+    """The cited sentence is what the product promises: readable in both themes (WCAG AA, 4.5:1)."""
+    mark = _rule("mark.rq-hl")
+    bg = re.search(r"background:\s*(#[0-9a-f]{6})", mark).group(1)
+    fg = re.search(r"color:\s*(#[0-9a-f]{6})\s*!important", mark).group(1)  # fixed, whatever the theme's text
+    assert contrast(fg, bg) >= 4.5
+    light_link = re.search(r"color:\s*(#[0-9a-f]{6})", _rule(".rq-n")).group(1)
+    dark_link = re.search(r"color:\s*(#[0-9a-f]{6})", _rule(".dark .rq-n")).group(1)
+    # Gradio's default card backgrounds: near-white in light, #27272a-ish in dark
+    assert contrast(light_link, "#ffffff") >= 4.5 and contrast(light_link, "#f9fafb") >= 4.5
+    assert contrast(dark_link, "#27272a") >= 4.5 and contrast(dark_link, "#0b0f19") >= 4.5
+    assert contrast("#2563eb", "#27272a") < 4.5  # why the dark theme needs its own colour

@@ -26,7 +26,6 @@ from assistant.serve.ui_render import (
     BRIDGE_JS,
     CSS,
     HEADER,
-    PLACEHOLDER,
     VIEWER_EMPTY,
     VIEWER_JS,
     _oneline,
@@ -36,6 +35,10 @@ from assistant.serve.ui_render import (
     highlight_spans,
     marked_html,
     md_text,
+    overview_markdown,
+    pinyin_key,
+    plain_answer,
+    plain_block,
 )
 from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 
@@ -94,13 +97,17 @@ class ChatUI:
 
     # --- rendering an answer ------------------------------------------------------------------
     def card(self, cit: Citation, claims: list[str], turn_id: str, kind: str = "c") -> str:
+        """One citation as a compact line (number, title, section) that opens to the passage, its cited
+        sentence marked, the whole section and a link to the report: the answer stays in view."""
         spans = highlight_spans(cit.text, claims)
         meta = [cit.city or "城市未知", f"{cit.year}年" if cit.year else "年份未知", cit.section or "（报告开头）",
-                f"第{cit.page}页" if cit.page else "", cit.source]
+                f"第{cit.page}页" if cit.page else ""]
         label = f"[{cit.n}]" if kind == "c" else f"相关{cit.n}"
+        section = f' <span class="rq-card-sec">· {esc(cit.section)}</span>' if cit.section else ""
         parts = [
-            f'<div class="rq-card{" rq-related" if kind != "c" else ""}" id="{anchor(turn_id, cit.n, kind)}">',
-            f'<div class="rq-card-title"><span class="rq-n">{label}</span>{esc(cit.title)}</div>',
+            f'<details class="rq-card{" rq-related" if kind != "c" else ""}" id="{anchor(turn_id, cit.n, kind)}">',
+            f'<summary class="rq-card-title" title="文件：{esc(cit.source)}"><span class="rq-n">{label}</span>'
+            f'{esc(cit.title)}{section}</summary>',
             f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))}</div>',
             f'<div class="rq-passage">{marked_html(cit.text, spans)}</div>',
         ]
@@ -113,7 +120,7 @@ class ChatUI:
                 parts.append(f'<details class="rq-section"><summary>展开整节（{end - start} 字）</summary><div>{body}</div></details>')
             except USER_ERRORS:
                 pass
-        parts.append(f'<a class="rq-open" href="#{OPEN_PREFIX}{esc(cit.chunk_id)}">查看原文 ›</a></div>')
+        parts.append(f'<a class="rq-open" href="#{OPEN_PREFIX}{esc(cit.chunk_id)}">查看原文 ›</a></details>')
         return _oneline("".join(parts))
 
     def render_answer(self, answer: Answer, turn_id: str, filters: Filters) -> str:
@@ -143,6 +150,7 @@ class ChatUI:
             notes.append(f"用时 {answer.timings_ms['total'] / 1000:.1f} 秒")
         if notes:
             out.append(f'\n\n<div class="rq-foot">{esc(" ｜ ".join(notes))}</div>')
+        out.append("\n\n" + plain_block(plain_answer(answer)))
         return "".join(out)
 
     # --- chat ------------------------------------------------------------------------------------
@@ -262,7 +270,8 @@ class ChatUI:
             meta += [report.date or "", report.meeting or "", report.speaker or ""]
         body = (esc(text[start:chunk.start]) + f'<mark class="rq-target" id="rq-target">{esc(chunk.text)}</mark>'
                 + esc(text[chunk.end:end]))
-        return (f'<div class="rq-report"><div class="rq-report-title">{esc(chunk.title)}</div>'
+        return (f'<div class="rq-report"><a class="rq-back" href="#rq-chat">↑ 返回对话</a>'
+                f'<div class="rq-report-title">{esc(chunk.title)}</div>'
                 f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))} · 文件 {esc(chunk.source)}</div>'
                 f'<div class="rq-meta">所在章节：{esc(chunk.section_path or "（报告开头）")}</div>'
                 f'<div class="rq-report-body">{body}</div></div>')
@@ -289,18 +298,37 @@ class ChatUI:
                 f'<table class="rq-table"><tr><th>标题 / 文件</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th></tr>'
                 f"{body}</table>")
 
-    def filter_choices(self) -> dict[str, list]:
+    def filter_choices(self, cities: list[str] | None = None) -> dict[str, list]:
+        """Filter options, names in pinyin order; the report list only holds the chosen entities' reports."""
         reports = self.qa.reports()
         st = self.qa.status()
+        shown = [r for r in reports if not cities or r.entity in cities]
         return {
-            "cities": list(st.entities),
+            "cities": sorted(st.entities, key=pinyin_key),
             "years": [str(y) for y in st.years],
             "periods": [str(y) for y in st.periods],
-            "reports": [(report_label(r), r.report_id) for r in sorted(reports, key=lambda r: (r.city or "", -(r.year or 0)))],
+            "reports": [(report_label(r), r.report_id)
+                        for r in sorted(shown, key=lambda r: (pinyin_key(r.entity or ""), -(r.year or 0), r.title))],
         }
 
+    def on_cities(self, cities: list[str] | None, report_ids: list[str] | None):
+        """The report list follows the entity filter (a chosen report of another entity is dropped)."""
+        reports = self.filter_choices(cities)["reports"]
+        valid = {v for _, v in reports}
+        return gr.update(choices=reports, value=[r for r in report_ids or [] if r in valid])
+
+    def overview(self) -> dict[str, Any]:
+        """The empty chat's text: what is indexed and what can be asked (again after an upload)."""
+        return gr.update(placeholder=overview_markdown(self.qa.status(), self.qa.reports()))
+
+    @staticmethod
+    def on_example(evt: gr.SelectData):
+        """An example question under the empty chat was clicked: it is asked."""
+        value = evt.value if isinstance(evt.value, dict) else {"text": str(evt.value)}
+        return value.get("text", ""), False
+
     def on_refresh(self, cities=None, years=None, report_ids=None, periods=None):
-        choices = self.filter_choices()
+        choices = self.filter_choices(cities)
         valid_reports = {v for _, v in choices["reports"]}
         return (
             self.status_html(),
@@ -390,13 +418,14 @@ class ChatUI:
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=480):
                     chatbot = gr.Chatbot(label="对话", elem_id="rq-chat", height=620, latex_delimiters=[],
-                                         buttons=["copy"], placeholder=PLACEHOLDER, feedback_options=("Like", "Dislike"))
+                                         buttons=["copy"], autoscroll=False,
+                                         placeholder=overview_markdown(self.qa.status(), self.qa.reports()),
+                                         examples=[{"text": q} for q in EXAMPLES], feedback_options=("Like", "Dislike"))
                     with gr.Row():
                         question = gr.Textbox(show_label=False, placeholder="输入问题，回车发送", scale=6,
                                               max_lines=4, elem_id="rq-question")
                         send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="rq-send")
                         new_chat = gr.Button("新对话", scale=1, min_width=70, elem_id="rq-new")
-                    gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="示例问题")
                     with gr.Row(visible=False) as comment_row:
                         comment = gr.Textbox(show_label=False, placeholder="补充说明（可选）：哪里不对？正确答案是什么？",
                                              scale=5, elem_id="rq-comment")
@@ -439,13 +468,18 @@ class ChatUI:
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
             chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods, alone], queue=False).then(
                 self.respond, chat_in, [chatbot, turns])
+            chatbot.example_select(self.on_example, None, [asked, alone], queue=False).then(
+                self.respond, chat_in, [chatbot, turns])
+            cities.input(self.on_cities, [cities, reports], [reports], queue=False)
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, None, [viewer, tabs])
             filter_io = [cities, years, reports, periods]
             upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
-                             concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result])
+                             concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result]).then(
+                self.overview, None, [chatbot], queue=False)
             refresh.click(self.on_refresh, filter_io, [status, *filter_io])
             demo.load(self.on_refresh, filter_io, [status, *filter_io])
+            demo.load(self.overview, None, [chatbot], queue=False)
         return demo
 
 
