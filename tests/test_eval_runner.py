@@ -96,3 +96,19 @@ def test_the_gate_lets_one_question_flip_on_a_small_split(tmp_path):
     assert compare_with_baseline(console, one, saved) == 0
     assert compare_with_baseline(console, two, saved) == 1
     assert compare_with_baseline(console, worse_answers, saved) == 1
+
+
+def test_citation_precision_is_gated_only_for_llm_answers(tmp_path):
+    """Extractive answers quote their passages (1.0 by construction): a gate on that could never fail."""
+    import json
+
+    from rich.console import Console
+
+    from assistant.evaluation.runner import compare_with_baseline
+
+    saved = tmp_path / "baseline.json"
+    saved.write_text(json.dumps({"overall": {"citation_precision": 1.0, "n_answerable": 100}}), encoding="utf-8")
+    now = {"overall": {"citation_precision": 0.5, "n_answerable": 100}, "by_split": {}}
+    console = Console(file=open(tmp_path / "out.txt", "w"))  # noqa: SIM115
+    assert compare_with_baseline(console, now, saved, gate_citations=True) == 1
+    assert compare_with_baseline(console, now, saved, gate_citations=False) == 0

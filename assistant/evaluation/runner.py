@@ -313,8 +313,11 @@ def _gated(current: dict[str, Any], perturbed: dict[str, Any] | None,
 
 
 def compare_with_baseline(console: Console, current: dict[str, Any], baseline_file: Path,
-                          perturbed: dict[str, Any] | None = None, convo: dict[str, Any] | None = None) -> int:
-    """Fail when any gated metric drops by more than TOLERANCE, overall or on either split."""
+                          perturbed: dict[str, Any] | None = None, convo: dict[str, Any] | None = None,
+                          gate_citations: bool = True) -> int:
+    """Fail when any gated metric drops by more than TOLERANCE, overall or on either split. Citation
+    precision is gated only for LLM answers: an extractive answer quotes its passages, so it is 1.0 by
+    construction and a gate on it could never fail."""
     saved = json.loads(baseline_file.read_text(encoding="utf-8"))
     base = {"all": dict(saved.get("overall", saved)), **saved.get("splits", {})}
     if "perturbation_same_verdict" in saved:
@@ -326,7 +329,7 @@ def compare_with_baseline(console: Console, current: dict[str, Any], baseline_fi
     for group, now in _gated(current, perturbed, convo).items():
         for key in (*HIGHER_IS_BETTER, "perturbation_same_verdict", "conversation_turn_accuracy", *LOWER_IS_BETTER):
             old, new = base.get(group, {}).get(key), now.get(key)
-            if old is None or new is None:
+            if old is None or new is None or (key == "citation_precision" and not gate_citations):
                 continue
             delta = new - old
             # one question may flip (a near-tie on another CPU's arithmetic) without failing a small split
@@ -416,7 +419,8 @@ def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: Rep
         opts.save_baseline.write_text(json.dumps(baseline_record(k, results["reportqa"], perturbed, convo), ensure_ascii=False,
                                             indent=1), encoding="utf-8")
     if baseline:
-        return compare_with_baseline(console, results["reportqa"], baseline, perturbed, convo)
+        return compare_with_baseline(console, results["reportqa"], baseline, perturbed, convo,
+                                     gate_citations=qa.mode == "llm")
     return 0
 
 

@@ -447,7 +447,9 @@ class ChatUI:
                         with gr.Tab("上传报告", id="upload"):
                             files = gr.File(label=f"选择报告文件（{'、'.join(supported_suffixes())}，"
                                                   f"单个不超过 {self.settings.max_file_mb:g} MB）",
-                                            file_count="multiple", file_types=supported_suffixes(), elem_id="rq-files")
+                                            file_count="multiple", elem_id="rq-files")
+                            # no file_types: Gradio would refuse other files with an English toast; the upload
+                            # service refuses them by name, in Chinese, in the results table instead
                             upload_btn = gr.Button("导入并索引", variant="primary", elem_id="rq-upload")
                             upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, min_height=80,
                                                     elem_id="rq-upload-result")
