@@ -45,10 +45,10 @@ class ReportQA:
         self.store: ReportStore = open_store(client, embedder.model_id, embedder.dimension,
                                              backend="server" if settings.chroma_url else "embedded")
         # chunk ids are content hashes, so cached tokens are valid whichever store they came from
-        words = vocabulary()
-        tag = hashlib.sha256("\n".join(words).encode()).hexdigest()[:8]  # other words, other tokens
-        cache = settings.index_dir / f"keyword-{embedder.model_id}-{tag}.json"
-        self.keyword = KeywordIndex(cache_path=cache, extra_words=words, names=place_names())
+        words, names = vocabulary(), place_names()
+        tag = hashlib.sha256("\n".join([*words, "", *sorted(names)]).encode()).hexdigest()[:8]  # other words, other tokens
+        cache = settings.index_dir / f"keyword-{embedder.model_id}-{tag}.json"  # the saved BM25 index sits beside it
+        self.keyword = KeywordIndex(cache_path=cache, extra_words=words, names=names)
         self.retriever = HybridRetriever(settings, self.store, embedder, self.keyword, reranker=reranker)
         self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)
         self.llm = llm

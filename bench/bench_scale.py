@@ -3,7 +3,7 @@ recall on generated corpora of 1,000 and 10,000 reports, embedded and server-bac
 
     python bench/bench_scale.py [--sizes 1000,10000] [--backends embedded,server]
                                 [--embedder fake|real] [--real-sample 20] [--questions 200]
-                                [--report-chars 0] [--device cpu|cuda] [--work DIR] [--keep]
+                                [--report-chars 0] [--device cpu|cuda] [--work DIR] [--keep] [--no-cold]
 
 The corpus is built from the sample reports in data/reports: each generated report is one sample
 report with another real city (assistant.retrieval.places), another year (every "20xx年" shifted) and new
@@ -14,7 +14,10 @@ Embedding 10,000 reports (~380,000 chunks) with the real model takes many hours 
 so the corpora are embedded with the fake bigram embedder (384 dimensions, like the real model)
 by default, and the real model's ingest rate is measured on --real-sample reports and
 extrapolated, labelled as such. Each (size, backend) runs in a fresh process, so peak RSS is its
-own. `--device cuda` passes through to the real embedder (REPORTQA_EMBEDDING_DEVICE); untested here.
+own. After each run two more fresh processes open the same index and answer one question, one with
+the saved keyword index removed (so it is rebuilt from the token cache, as before it was saved) and one
+opening it: their cold start and peak RSS are the "cold start" table (`--no-cold` skips it).
+`--device cuda` passes through to the real embedder (REPORTQA_EMBEDDING_DEVICE); untested here.
 Timings are printed, never asserted. Budget: the default run (1,000 and 10,000 reports, both
 backends) takes about 2.5 hours on 2 cores and a 10,000-report process peaks near 10 GB RSS;
 `--sizes 1000` takes about 15 minutes.
@@ -283,6 +286,37 @@ def worker(args: argparse.Namespace) -> dict:
             server.wait(30)
 
 
+def cold_worker(args: argparse.Namespace) -> dict:
+    """A fresh app process over an existing index: seconds from building `ReportQA` to its first answer,
+    and its peak RSS. `--cold rebuild` removes the saved keyword index first (the token cache stays)."""
+    from assistant.qa import ReportQA
+    from assistant.settings import Settings
+
+    work = Path(args.work)
+    server = url = None
+    if args.backend == "server":
+        server, url = start_chroma(work / "chroma-server")
+    try:
+        settings = Settings(data_dir=Path(args.corpus), home_dir=work / "home", chroma_url=url, embedding_device=args.device,
+                            _env_file=None)
+        if args.cold == "rebuild":
+            for saved in settings.index_dir.glob("keyword-*.bm25"):
+                shutil.rmtree(saved)
+        embedder = make_embedder(args.embedder, settings)
+        question = json.loads(Path(args.questions).read_text(encoding="utf-8").splitlines()[0])
+        t0 = time.perf_counter()
+        qa = ReportQA(settings, embedder)
+        answer = qa.ask(question["question"])
+        cold_s = time.perf_counter() - t0
+        return {"mode": args.cold, "cold_s": cold_s, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "chunks": len(qa.retriever.view.chunks), "answered": question["answer"] in answer.answer,
+                "saved": bool(list(settings.index_dir.glob("keyword-*.bm25/[!.]*")))}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+
+
 # --- the driver -----------------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -292,9 +326,11 @@ class Row:
     result: dict
 
 
-def run_worker(corpus: Path, questions: Path, backend: str, embedder: str, work: Path, device: str, timeout: float) -> dict:
+def run_worker(corpus: Path, questions: Path, backend: str, embedder: str, work: Path, device: str, timeout: float,
+               cold: str = "") -> dict:
     cmd = [sys.executable, __file__, "--worker", "--corpus", str(corpus), "--questions-file", str(questions),
            "--backend", backend, "--embedder", embedder, "--work", str(work), "--device", device]
+    cmd += ["--cold", cold] if cold else []
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -314,6 +350,16 @@ def table(rows: list[Row]) -> str:
             f"| {x['index_mb']:,.0f} | {x['rss_mb']:,.0f}{server} | {x['cold_s']:.1f} s | {x['retrieve_p50']:.0f} / {x['retrieve_p95']:.0f} "
             f"| {x['ask_p50']:.0f} / {x['ask_p95']:.0f} | {x['hit_at_k']:.1%} | {x['answer_recall']:.1%} |"
         )
+    return "\n".join(lines)
+
+
+def cold_table(rows: list[tuple[int, str, dict, dict]]) -> str:
+    """Cold start (first answer) and peak RSS of a fresh process, keyword index rebuilt vs opened."""
+    lines = ["| reports | backend | chunks | cold start, keyword index rebuilt | cold start, saved index opened "
+             "| peak RSS MB, rebuilt / opened |", "|---|---|---|---|---|---|"]
+    for size, backend, rebuilt, opened in rows:
+        lines.append(f"| {size:,} | {backend} | {opened['chunks']:,} | {rebuilt['cold_s']:.1f} s | {opened['cold_s']:.1f} s "
+                     f"| {rebuilt['rss_mb']:,.0f} / {opened['rss_mb']:,.0f} |")
     return "\n".join(lines)
 
 
@@ -344,15 +390,17 @@ def main() -> None:
     p.add_argument("--keep", action="store_true", help="Keep the generated corpora and indexes")
     p.add_argument("--timeout", type=float, default=4 * 3600, help="Seconds allowed per run")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-cold", action="store_true", help="Skip the cold-start runs (saved vs rebuilt keyword index)")
     # internal: one measured run
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--corpus", help=argparse.SUPPRESS)
     p.add_argument("--questions-file", help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
+    p.add_argument("--cold", choices=["rebuild", "open"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         args.questions = args.questions_file
-        print(json.dumps(worker(args)), flush=True)
+        print(json.dumps(cold_worker(args) if args.cold else worker(args)), flush=True)
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -364,6 +412,7 @@ def main() -> None:
         print("# corpora embedded with the FAKE bigram embedder (384 dims): ingest, size and latency show the index, "
               "not the model; real-model ingest is measured on a sample below and extrapolated")
     rows: list[Row] = []
+    colds: list[tuple[int, str, dict, dict]] = []
     try:
         for size in sizes:
             corpus = work / f"corpus-{size}"
@@ -383,6 +432,11 @@ def main() -> None:
                 result = run_worker(corpus, qfile, backend, args.embedder, run_dir, args.device, args.timeout)
                 rows.append(Row(size, backend, args.embedder, result))
                 print(table(rows[-1:]), flush=True)
+                if not args.no_cold:  # rebuild first: it leaves the saved index the second run opens
+                    rebuilt, opened = (run_worker(corpus, qfile, backend, args.embedder, run_dir, args.device, args.timeout, cold=mode)
+                                       for mode in ("rebuild", "open"))
+                    colds.append((size, backend, rebuilt, opened))
+                    print(cold_table(colds[-1:]), flush=True)
                 if not args.keep:
                     shutil.rmtree(run_dir, ignore_errors=True)
             if not args.keep:
@@ -415,6 +469,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
     print("\n## all runs\n" + table(rows))
+    if colds:
+        print("\n## cold start: a fresh process to its first answer\n" + cold_table(colds))
     print("\n## growth\n" + growth(rows))
     target = [r for r in rows if r.size >= 10_000]
     for r in target:

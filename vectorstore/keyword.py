@@ -1,16 +1,21 @@
 """BM25 over jieba tokens, with a user dictionary of report vocabulary.
 
-Tokenising is the costly part, so tokens are cached by chunk id (persisted beside the vectors);
-the BM25 matrix itself is rebuilt from the cache in milliseconds whenever the chunk set changes.
+Tokenising is the costly part, so tokens are cached by chunk id (persisted beside the vectors). The
+built BM25 matrix is saved too, under the store's version stamp: a start over an unchanged index opens
+it memory-mapped instead of rebuilding, and holds no token lists at all. Tokens are read back from the
+cache only when the chunk set changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +40,8 @@ class KeywordChunk(Protocol):
 
 _STOP = set("的 了 和 与 及 是 在 为 对 把 被 将 等 中 上 下 年 个 多少 什么 哪些 吗 呢 么 怎么 如何 请问 一下 有 有没有 报告 里 说 要 我们 全市 我市".split())
 _PUNCT = re.compile(r"^[\W_]+$")
+FORMAT = 1  # bump when tokenize() or the saved layout changes: indexes saved before are then rebuilt
+_STALE_TMP_S = 3600.0  # a temp folder this old is a crashed writer's, not one still being written
 
 
 class KeywordIndex:
@@ -51,13 +58,7 @@ class KeywordIndex:
         for w in extra_words:  # the report profiles' vocabulary (地区生产总值, 营业收入 …): kept whole
             self._tokenizer.add_word(w, freq=200000)
         self.cache_path = cache_path
-        self._cache: dict[str, list[str]] = {}
-        if cache_path and cache_path.exists():
-            try:
-                self._cache = {k: [sys.intern(t) for t in v]
-                               for k, v in json.loads(cache_path.read_text(encoding="utf-8")).items()}
-            except (OSError, ValueError):
-                self._cache = {}  # a damaged cache is only a slower start
+        self._cache: dict[str, list[str]] | None = None  # read from cache_path when a build needs it
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._bm25: bm25s.BM25 | None = None
@@ -81,35 +82,106 @@ class KeywordIndex:
         return [w for w in (t.strip() for t in self._tokenizer.cut(text.lower(), HMM=False))
                 if w and w not in _STOP and not _PUNCT.match(w)]
 
-    def rebuild(self, chunks: list[KeywordChunk]) -> None:
-        """Index exactly these chunks; only chunks not seen before are tokenised."""
-        tokens = []
-        fresh = 0
-        for c in chunks:
-            toks = self._cache.get(c.chunk_id)
-            if toks is None:
-                toks = self.tokenize(f"{c.title} {c.section_path} {c.text}")
-                self._cache[c.chunk_id] = toks
-                fresh += 1
-            tokens.append(toks)
-        live = {c.chunk_id for c in chunks}
-        before = len(self._cache)
-        self._cache = {k: v for k, v in self._cache.items() if k in live}
-        dropped = before - len(self._cache)  # a deleted report's words leave the file too
-        bm25 = None
-        if chunks:
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
+    def rebuild(self, chunks: list[KeywordChunk], stamp: str | None = None) -> None:
+        """Index exactly these chunks. `stamp` names the store state they come from (its version): an
+        index saved for it is opened instead of built, and a built one is saved for the next start."""
         ids = [c.chunk_id for c in chunks]
+        saved = self._open_saved(stamp, ids) if stamp and chunks else None
+        if saved is not None:
+            bm25, ids = saved  # its rows are in the order it was built in
+        else:
+            bm25 = self._build(chunks)
+            if stamp and bm25 is not None:
+                self._save(bm25, ids, stamp)
         with self._lock:
             self._ids = ids
             self._pos = {cid: i for i, cid in enumerate(ids)}
             self._bm25 = bm25
+
+    def _tokens(self) -> dict[str, list[str]]:
+        """The token cache, read back from its file the first time a build needs it."""
+        if self._cache is None:
+            self._cache = {}
+            if self.cache_path and self.cache_path.exists():
+                try:
+                    self._cache = {k: [sys.intern(t) for t in v]
+                                   for k, v in json.loads(self.cache_path.read_text(encoding="utf-8")).items()}
+                except (OSError, ValueError):
+                    pass  # a damaged cache is only a slower start
+        return self._cache
+
+    def _build(self, chunks: list[KeywordChunk]) -> bm25s.BM25 | None:
+        """BM25 over these chunks; only chunks not seen before are tokenised. With a cache file the
+        token lists leave memory afterwards (they are on disk, and a search never needs them)."""
+        cache = self._tokens()
+        tokens = []
+        fresh = 0
+        for c in chunks:
+            toks = cache.get(c.chunk_id)
+            if toks is None:
+                toks = self.tokenize(f"{c.title} {c.section_path} {c.text}")
+                cache[c.chunk_id] = toks
+                fresh += 1
+            tokens.append(toks)
+        live = {c.chunk_id for c in chunks}
+        kept = {k: v for k, v in cache.items() if k in live}
+        dropped = len(cache) - len(kept)  # a deleted report's words leave the file too
+        bm25 = None
+        if chunks:
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
         if (fresh or dropped) and self.cache_path:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache_path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # writers may share the cache
-            tmp.write_text(json.dumps(self._cache, ensure_ascii=False), encoding="utf-8")
+            tmp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
             tmp.replace(self.cache_path)
+        self._cache = None if self.cache_path else kept
+        return bm25
+
+    # --- the saved index ------------------------------------------------------------------------
+    def _saved_dir(self, stamp: str) -> Path | None:
+        """Where the index of one store state lives: beside the token cache, named by the stamp, this
+        format and the bm25s version (the cache's own name carries the model and vocabulary tag)."""
+        if self.cache_path is None:
+            return None
+        key = hashlib.sha256(f"{FORMAT}\x00{bm25s.__version__}\x00{stamp}".encode()).hexdigest()[:16]
+        return self.cache_path.with_suffix(".bm25") / key
+
+    def _open_saved(self, stamp: str, ids: list[str]) -> tuple[bm25s.BM25, list[str]] | None:
+        """The saved index of this stamp, memory-mapped, if it holds exactly these chunks. A damaged or
+        mismatched one is removed (so that the rebuild can save a good one) and None returned."""
+        path = self._saved_dir(stamp)
+        if path is None or not path.is_dir():
+            return None
+        try:
+            meta = json.loads((path / "ids.json").read_text(encoding="utf-8"))
+            saved = meta["ids"]
+            if meta.get("stamp") == stamp and len(saved) == len(ids) and set(saved) == set(ids):
+                bm25 = bm25s.BM25.load(path, mmap=True, show_progress=False)
+                data, indices, indptr = (bm25.scores[k] for k in ("data", "indices", "indptr"))
+                if bm25.scores["num_docs"] == len(saved) and int(indptr[-1]) == len(data) == len(indices):
+                    return bm25, list(saved)
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            pass
+        shutil.rmtree(path, ignore_errors=True)
+        return None
+
+    def _save(self, bm25: bm25s.BM25, ids: list[str], stamp: str) -> None:
+        """Write the index to a temp folder, then rename it into place: other processes sharing the
+        folder see a whole index or none. A failure only costs the next start a rebuild."""
+        target = self._saved_dir(stamp)
+        if target is None or target.exists():
+            return  # another process saved this state first
+        tmp = target.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            bm25.save(tmp, show_progress=False)
+            (tmp / "ids.json").write_text(json.dumps({"stamp": stamp, "ids": ids}), encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError:
+            pass  # the disk is full, or another process renamed its copy in first
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _prune(target.parent, keep=target.name)
 
     def has_term(self, term: str) -> bool:
         """Whether any indexed chunk contains this token."""
@@ -135,3 +207,20 @@ class KeywordIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _prune(folder: Path, keep: str) -> None:
+    """Remove indexes of earlier store states (a process that has one open keeps its mapping) and temp
+    folders that crashed writers left behind."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    now = time.time()
+    for p in entries:
+        try:
+            stale_tmp = p.name.startswith(".tmp-") and now - p.stat().st_mtime > _STALE_TMP_S
+        except OSError:
+            continue
+        if p.name != keep and (stale_tmp or not p.name.startswith(".")):
+            shutil.rmtree(p, ignore_errors=True)

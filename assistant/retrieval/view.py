@@ -114,7 +114,7 @@ class CorpusView:
             reports = [rep for r in files.values() for rep in r.reports]
             aliases = entity_aliases(reports)
             self.keyword.add_words(aliases)
-            self.keyword.rebuild(list(chunks.values()))
+            self.keyword.rebuild(list(chunks.values()), stamp=version)  # an unchanged index is opened, not built
             self.chunks, self.file_hash, self.reports, self.by_report = chunks, file_hash, reports, by_report
             self.by_city = by_city
             self.aliases = aliases
