@@ -11,14 +11,24 @@ from tests.conftest import ROOT
 STAGES = ("ingest", "retrieval", "answer", "serve", "evaluation", "profiles")
 
 
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+def _imported(source: str) -> set[str]:
+    """Every module a piece of source imports, however it spells it: `import a.b`, `from a import b`
+    (both `a` and `a.b`), and relative imports, which only the tests package uses."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # from .test_x import …, from . import test_x: inside the tests package
+                module = f"tests.{module}" if module else "tests"
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    return _imported(path.read_text(encoding="utf-8"))
 
 
 def test_store_and_models_never_import_the_assistant():
@@ -48,18 +58,8 @@ def test_earlier_stages_never_import_later_ones():
 
 
 def _test_modules_imported(source: str) -> list[str]:
-    """The test modules (tests/test_*.py) a piece of source imports, however it spells the import."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level:  # from .test_x import …, from . import test_x: inside the tests package
-                module = f"tests.{module}" if module else "tests"
-            found.add(module)
-            found.update(f"{module}.{a.name}" for a in node.names)
-    parts = [m.split(".") for m in found]
+    """The test modules (tests/test_*.py) a piece of source imports."""
+    parts = [m.split(".") for m in _imported(source)]
     return sorted({f"tests.{p[1]}" for p in parts if len(p) > 1 and p[0] == "tests" and p[1].startswith("test_")})
 
 
