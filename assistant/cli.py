@@ -224,6 +224,45 @@ def status() -> None:
     console.print(table)
 
 
+FIGURE_FIELDS = ("entity", "period", "kind", "indicator", "measure", "value_text", "value", "unit", "base_value",
+                 "base_unit", "qualifier", "basis", "title", "section", "source", "start", "end", "text")
+
+
+@app.command()
+@edge
+def figures(
+    entity: Annotated[str | None, typer.Option(help="Entity (city, company …)")] = None,
+    indicator: Annotated[str | None, typer.Option(help="Indicator, as normalised or as the report words it")] = None,
+    period: Annotated[int | None, typer.Option(help="Year the figure is about")] = None,
+    kind: Annotated[str | None, typer.Option(help="actual / expected / target")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
+) -> None:
+    """The indicator ledger: every figure the reports state, with its source span."""
+    qa = _qa(Settings())
+    rows = qa.figures(entity=entity, indicator=indicator, period=period, kind=kind)
+    if as_json:
+        for f in rows:
+            sys.stdout.write(json.dumps(f.to_dict(), ensure_ascii=False) + "\n")
+        return
+    if as_csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(FIGURE_FIELDS)
+        for f in rows:
+            d = f.to_dict()
+            writer.writerow([d[k] for k in FIGURE_FIELDS])
+        return
+    table = Table("实体", "年份", "类型", "指标", "数值", "出处")
+    kinds = {"actual": "实际", "expected": "预计", "target": "目标"}
+    for f in rows[:500]:
+        table.add_row(f.entity or "—", str(f.period or "—"), kinds.get(f.kind, f.kind), f.indicator or f.raw or "—",
+                      f.value_text, f"《{f.title[:24]}》")
+    console.print(table)
+    console.print(f"{len(rows)} 条" + ("（只显示前 500 条；--csv 或 --json 输出全部）" if len(rows) > 500 else ""))
+
+
 @models_app.command("prepare")
 @edge
 def models_prepare() -> None:
@@ -247,6 +286,7 @@ def eval_cmd(
     no_perturb: Annotated[bool, typer.Option("--no-perturb", help="Skip the perturbation suite")] = False,
     split: Annotated[str | None, typer.Option("--split", help="Only the dev or the test split")] = None,
     conversations: Annotated[Path | None, typer.Option("--conversations", help="Scripted conversations (JSON Lines)")] = None,
+    figures: Annotated[Path | None, typer.Option("--figures", help="Labelled ledger records: extraction precision/recall")] = None,
 ) -> None:
     """Score retrieval, answers, citations and refusals on the evaluation set, by split, with baselines
     and the perturbation suite."""
@@ -254,7 +294,7 @@ def eval_cmd(
 
     options = EvalOptions(qa_file=qa_file, corpus=corpus, baseline=baseline, k=k, baselines=not no_baselines,
                           save_baseline=save_baseline, judge=judge, perturb=not no_perturb, split=split,
-                          conversations=conversations)
+                          conversations=conversations, figures=figures)
     code = run_eval(Settings(), options, console)
     raise typer.Exit(code)
 

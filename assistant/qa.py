@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer, build_llm
 from assistant.answer.pipeline import AnswerPipeline
 from assistant.backends import ReportStore, build_embedder, open_store
-from assistant.ingest.indexer import Indexer, IngestSummary, Problem, Progress
+from assistant.ingest.figures import ledger_stamp
+from assistant.ingest.indexer import Indexer, IngestSummary, Problem, Progress, figures_path
 from assistant.profiles import vocabulary
-from assistant.records import Answer, Chunk, Citation, IndexStatus, Passage, Report
+from assistant.records import Answer, Chunk, Citation, Figure, IndexStatus, Passage, Report
 from assistant.retrieval.filters import Filters
+from assistant.retrieval.ledger import Ledger
 from assistant.retrieval.normalize import normalize_question
 from assistant.retrieval.places import place_names
 from assistant.retrieval.query import QueryInfo
@@ -24,6 +26,7 @@ from assistant.settings import Settings
 from vectorstore.chroma import make_client
 from vectorstore.embeddings import Embedder
 from vectorstore.keyword import KeywordIndex
+from vectorstore.ledger import FigureTable
 from vectorstore.rerank import Reranker
 
 if TYPE_CHECKING:
@@ -53,9 +56,11 @@ class ReportQA:
         self.extractive = ExtractiveAnswerer(self.keyword.words, settings.refusal_threshold, settings.answer_min_coverage)
         self.llm = llm
         answerer: Answerer = LLMAnswerer(llm) if llm is not None else self.extractive
+        self.figure_table = FigureTable(figures_path(settings), ledger_stamp())
+        self.ledger = Ledger(self.figure_table, self.retriever.view)
         self.pipeline = AnswerPipeline(self.retriever, answerer, self.extractive, condense_llm=llm,
-                                       refusal_threshold=settings.refusal_threshold)
-        self.indexer = Indexer(settings, self.store, embedder)
+                                       refusal_threshold=settings.refusal_threshold, ledger=self.ledger)
+        self.indexer = Indexer(settings, self.store, embedder, self.figure_table)
         self._docs: dict[tuple[str, str], str] = {}
         self._docs_lock = threading.Lock()
 
@@ -74,6 +79,13 @@ class ReportQA:
     @property
     def mode(self) -> str:
         return "llm" if self.llm is not None else "extractive"
+
+    def figures(self, entity: str | None = None, indicator: str | None = None, period: int | None = None,
+                kind: str | None = None, measure: str | None = None) -> list[Figure]:
+        """The indicator ledger of the committed index, filtered (an indicator matches its normalised name
+        or the words the report uses)."""
+        return self.ledger.find([entity] if entity else None, [period] if period else None, [kind] if kind else None,
+                                [measure] if measure else None, indicator or None)
 
     # --- index ---------------------------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, prune: bool = False, progress: Progress | None = None) -> IngestSummary:

@@ -113,6 +113,45 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One quantified statement of a report (the indicator ledger): what is measured, its value in the
+    report's words and in a base unit, whether it is a result, an estimate or a goal, and of which year.
+    `text == document.text[start:end]`, the span from the indicator to the figure."""
+
+    figure_id: str
+    chunk_id: str
+    report_id: str
+    source: str
+    entity: str | None
+    indicator: str  # normalised through the profile's synonyms (GDP -> 地区生产总值); "" when unnamed
+    raw: str  # the indicator as the report words it
+    measure: str  # level / growth / share / count / rank
+    value: float  # as written (8.2 for 8.2万人); a decline is negative
+    unit: str  # as written: %, 个百分点, 亿元, 万人 …
+    base_value: float  # in `base_unit` (8.2万人 -> 82000 人), what comparisons use
+    base_unit: str
+    qualifier: str  # 左右 / 以上 / 以内 / 约 … or ""
+    kind: str  # actual / expected / target
+    period: int | None
+    start: int
+    end: int
+    text: str
+    value_text: str  # the figure as written: 3.5%左右
+    basis: str = ""  # 同比 / 比上年 / 高于全省2.8个百分点
+    value_high: float | None = None  # the upper end of a range (5%—6%)
+    section: str = ""
+    title: str = ""
+    year: int | None = None  # the report's year
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Figure:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with the scores that put it there."""
 
@@ -170,6 +209,8 @@ class Answer:
     refusal_reason: str | None = None
     clarify: dict[str, Any] | None = None  # {question, options} when the question is asked back
     notes: list[str] = field(default_factory=list)  # how the question was read (a typo fixed, per-entity answers)
+    figures: list[dict[str, Any]] = field(default_factory=list)  # ledger records a composed answer states
+    series: list[dict[str, Any]] = field(default_factory=list)  # (year, value, unit, kind, n) of a series answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +227,8 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "clarify": self.clarify,
             "notes": list(self.notes),
+            "figures": list(self.figures),
+            "series": list(self.series),
         }
 
 

@@ -293,7 +293,7 @@ def test_healthz_and_schema(client):
     h = client.get("/healthz").json()
     assert h["status"] == "ok" and h["reports"] == 11 and h["backend"] == "embedded"
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]) == {"/healthz", "/v1/ask", "/v1/chat/completions", "/v1/reports", "/v1/reports/{report_id}"}
+    assert set(schema["paths"]) == {"/healthz", "/v1/ask", "/v1/chat/completions", "/v1/figures", "/v1/reports", "/v1/reports/{report_id}"}
     assert "422" not in json.dumps(schema["paths"])
     assert client.get("/", follow_redirects=False).headers["location"] == "/docs"
 
@@ -346,7 +346,7 @@ def test_real_ui_module_mounts_at_root(qa):
 
 
 # --- schemathesis ----------------------------------------------------------------------------------------
-OPERATIONS = [("/healthz", "GET"), ("/v1/ask", "POST"), ("/v1/chat/completions", "POST"), ("/v1/reports", "GET"),
+OPERATIONS = [("/healthz", "GET"), ("/v1/ask", "POST"), ("/v1/chat/completions", "POST"), ("/v1/figures", "GET"), ("/v1/reports", "GET"),
               ("/v1/reports", "POST"), ("/v1/reports/{report_id}", "DELETE")]
 
 

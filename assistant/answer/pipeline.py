@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.answer import steering
 from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.answer.citations import statements, strip_invalid
+from assistant.answer.composed import compose
 from assistant.answer.followup import named_entities, named_places, resolve_followup
 from assistant.answer.refusals import ambiguous_entities, ask_back, refusal_text
 from assistant.answer.steering import addresses_reader
@@ -24,6 +25,7 @@ from assistant.errors import EmptyIndexError, LLMError
 from assistant.profiles import get_profile
 from assistant.records import Answer, Citation, Passage
 from assistant.retrieval.filters import Filters
+from assistant.retrieval.ledger import Ledger
 from assistant.retrieval.names import apply as apply_corrections
 from assistant.retrieval.names import find_typos
 from assistant.retrieval.normalize import normalize_question
@@ -38,8 +40,9 @@ if TYPE_CHECKING:
 class AnswerPipeline:
     def __init__(self, retriever: HybridRetriever, answerer: Answerer, extractive: ExtractiveAnswerer,
                  condense_llm: BaseChatModel | None = None,
-                 refusal_threshold: float = 0.55):
+                 refusal_threshold: float = 0.55, ledger: Ledger | None = None):
         self.retriever = retriever
+        self.ledger = ledger
         self.answerer = answerer
         self.extractive = extractive
         self.condense_llm = condense_llm
@@ -175,6 +178,11 @@ class AnswerPipeline:
                 timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason=reason, notes=notes,
             )
             return
+        # entities the question named (not ones an ambiguous question was split into) get a figure answer
+        composed = None if any("分别按" in n for n in notes) else self.compose(standalone, info, passages)
+        if composed is not None:
+            yield from self.composed_answer(question, standalone, composed, notes, t0, t1)
+            return
         if notes:
             yield "".join(notes) + "\n"
         parts: list[str] = []
@@ -199,6 +207,30 @@ class AnswerPipeline:
             notes.append(steering.NOTE)  # shown beside the answer (the chat: under it), not inside it
         result.notes = notes
         yield result
+
+    def compose(self, standalone: str, info: QueryInfo, passages: list[Passage]):
+        """A figure answer from the ledger (offline answers; an LLM reads the passages itself), or None."""
+        if self.ledger is None or isinstance(self.answerer, LLMAnswerer):
+            return None
+        try:
+            return compose(standalone, info, passages, self.ledger)
+        except Exception:  # noqa: BLE001 - the ledger is an aid: any failure falls back to the sentences
+            return None
+
+    def composed_answer(self, question: str, standalone: str, composed, notes: list[str], t0: float,
+                        t1: float) -> Iterator[str | Answer]:
+        result, passages = composed
+        if any(addresses_reader(p.chunk.text) for p in passages if p.chunk.chunk_id in {f.chunk_id for f in result.figures}):
+            notes = [*notes, steering.NOTE]  # the cited passage speaks to the reader: say so beside the answer
+        text = ("".join(notes[:1] if notes and notes[0] != steering.NOTE else []) + "\n" if notes and notes[0] != steering.NOTE else "") + result.text
+        yield text
+        cited = sorted({n for _, nums in statements(result.text) for n in nums})
+        yield Answer(
+            question=question, answer=text, refused=result.refused, standalone_question=standalone,
+            citations=[Citation.from_passage(n, passages[n - 1]) for n in cited], timings_ms=_timings(t0, t1),
+            context=_numbered(passages), refusal_reason=result.reason, notes=notes,
+            figures=[f.to_dict() for f in result.figures], series=result.series,
+        )
 
     def hidden_by_filter(self, standalone: str, filters: Filters) -> str | None:
         """The filters hide the answer: say so, and which report has it, instead of 'not in the reports'."""

@@ -92,3 +92,33 @@ def citation_precision(answer_text: str, passages_by_n: dict[int, str]) -> float
         return None
     ok = sum(1 for body, nums in items if statement_supported(body, [passages_by_n[n] for n in nums if n in passages_by_n]))
     return ok / len(items)
+
+
+def relation_correct(answer_text: str, relation: dict) -> float:
+    """1.0 when the answer says the comparison the set states: {"higher": A, "lower": B} is right when the
+    answer says A…高于B or B…低于A; {"equal": [A, B]} when it says 持平; 实际/目标 when it says the target
+    was beaten (高于目标, 完成了目标) or missed (低于目标, 未完成目标)."""
+    text = answer_text
+    if "equal" in relation:
+        return 1.0 if re.search(r"持平|相同|相等|一致", text) else 0.0
+    hi, lo = str(relation["higher"]), str(relation["lower"])
+    if {hi, lo} == {"实际", "目标"}:
+        words = r"高于目标|超过目标|超额完成|完成了目标" if hi == "实际" else r"低于目标|未完成目标|未达到目标|未实现目标"
+        return 1.0 if re.search(words, text) else 0.0
+    a, b = re.escape(hi), re.escape(lo)
+    said = re.search(rf"{a}年?[^。；\n]{{0,30}}?高于{b}|{b}年?[^。；\n]{{0,30}}?低于{a}", text)
+    return 1.0 if said else 0.0
+
+
+def figure_matches(predicted: dict, gold: dict) -> bool:
+    """A ledger record is the labelled one when its span overlaps the label's, its value and unit are the
+    same, and one indicator name holds the other (地区生产总值 / 全市地区生产总值)."""
+    if predicted["source"] != gold["source"]:
+        return False
+    if not overlaps((predicted["start"], predicted["end"]), (gold["start"], gold["end"])):
+        return False
+    if abs(float(predicted["value"]) - float(gold["value"])) > 1e-6 or predicted["unit"] != gold["unit"]:
+        return False
+    p_names = {predicted.get("indicator") or "", predicted.get("raw") or ""} - {""}
+    g_name = gold.get("indicator") or ""
+    return not g_name or any(g_name in n or n in g_name for n in p_names)

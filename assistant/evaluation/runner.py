@@ -24,7 +24,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from assistant.qa import ReportQA
 
-TYPES = ("fact", "target", "list", "multi", "compare", "reason", "followup", "unanswerable")
+TYPES = ("fact", "target", "list", "multi", "compare", "target_actual", "series", "reason", "followup", "unanswerable")
 SPLITS = ("dev", "test")
 HIGHER_IS_BETTER = ("recall_at_k", "mrr", "answer_accuracy", "citation_precision", "refusal_rate")
 LOWER_IS_BETTER = ("false_refusal_rate",)
@@ -46,6 +46,9 @@ class Item:
     entity: str | None = None
     year: int | None = None
     split: str | None = None  # dev (tune on it) or test (report it), assigned by report
+    sources: list[str] = field(default_factory=list)  # a series: one (source, evidence) per answer
+    evidences: list[str] = field(default_factory=list)
+    relation: dict[str, Any] | None = None  # which side is higher ({"higher", "lower"} or {"equal"})
 
 
 def load_items(path: Path) -> list[Item]:
@@ -66,7 +69,7 @@ class Outcome:
 
 def evidence_spans(item: Item, texts: dict[str, str]) -> list[tuple[str, int, int]]:
     spans = []
-    for src, ev in ((item.source, item.evidence), (item.source2, item.evidence2)):
+    for src, ev in ((item.source, item.evidence), (item.source2, item.evidence2), *zip(item.sources, item.evidences, strict=False)):
         if src and ev and src in texts:
             pos = texts[src].find(ev)
             if pos >= 0:
@@ -89,6 +92,8 @@ def score(outcomes: list[Outcome], texts: dict[str, str]) -> dict[str, Any]:
             row["mrr"] = m.reciprocal_rank(rel)
             row["answer_accuracy"] = 0.0 if o.refused else m.answer_correct(it.answers, o.answer)
             row["false_refusal"] = 1.0 if o.refused else 0.0
+            if it.relation:
+                row["relation"] = 0.0 if o.refused else m.relation_correct(o.answer, it.relation)
             if not o.refused:
                 cp = m.citation_precision(o.answer, o.citation_texts)
                 if cp is not None:
@@ -110,6 +115,7 @@ def score(outcomes: list[Outcome], texts: dict[str, str]) -> dict[str, Any]:
             "citation_precision": m.mean([r["citation_precision"] for r in rows if "citation_precision" in r]),
             "refusal_rate": m.mean([r["refusal"] for r in rows if "refusal" in r]),
             "false_refusal_rate": m.mean([r["false_refusal"] for r in rows if "false_refusal" in r]),
+            "relation_accuracy": m.mean([r["relation"] for r in rows if "relation" in r]),
             "latency_p50_ms": m.percentile(lat, 50),
             "latency_p95_ms": m.percentile(lat, 95),
         }
@@ -227,7 +233,7 @@ def run_dense_baseline(qa: ReportQA, items: list[Item], corpus: Path, k: int) ->
 
 # --- reporting -----------------------------------------------------------------------------------
 COLUMNS = [("recall_at_k", "recall@k"), ("mrr", "MRR"), ("context_chars", "ctx chars"), ("answer_accuracy", "accuracy"),
-           ("citation_precision", "cite prec"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false ref"),
+           ("relation_accuracy", "高于/低于"), ("citation_precision", "cite prec"), ("refusal_rate", "refusal"), ("false_refusal_rate", "false ref"),
            ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms")]
 
 
@@ -363,6 +369,7 @@ class EvalOptions:
     perturb: bool = True
     split: str | None = None  # dev / test / both
     conversations: Path | None = None
+    figures: Path | None = None  # labelled ledger records: extraction precision and recall
 
 
 def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: ReportQA | None = None) -> int:
@@ -397,6 +404,11 @@ def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: Rep
         )
 
         convo = run_conversations(qa, [c for c in load_conversations(opts.conversations) if not split or c.split == split])
+    ledger = None
+    if opts.figures is not None:
+        from assistant.evaluation.figures import ledger_scores, print_ledger_scores
+
+        ledger = ledger_scores(qa, opts.figures, split)
     if opts.judge and qa.llm is not None:
         results["reportqa"]["overall"]["faithfulness"] = judge_faithfulness(qa, outcomes)
     print_tables(console, results, k)
@@ -404,6 +416,8 @@ def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: Rep
         print_perturbations(console, perturbed)
     if convo is not None:
         print_conversations(console, convo)
+    if ledger is not None:
+        print_ledger_scores(console, ledger)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path("eval/results")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -411,7 +425,7 @@ def run_eval(settings: Settings, options: EvalOptions, console: Console, qa: Rep
                "embedding_model": qa.embedder.model_id, "overall": results["reportqa"]["overall"],
                "pipelines": {n: {"overall": r["overall"], "by_type": r["by_type"], "by_split": r["by_split"]}
                              for n, r in results.items()},
-               "perturbation": perturbed, "conversations": convo, "items": results["reportqa"]["items"]}
+               "perturbation": perturbed, "conversations": convo, "ledger": ledger, "items": results["reportqa"]["items"]}
     (out_dir / f"{stamp}.json").write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     write_markdown(out_dir / f"{stamp}.md", results, outcomes, k)
     console.print(f"results: {out_dir / stamp}.json, failures: {out_dir / stamp}.md")

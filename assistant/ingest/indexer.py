@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 from assistant.backends import ReportStore
 from assistant.errors import IngestError
 from assistant.ingest.chunking import Chunker
+from assistant.ingest.figures import figure_rows, ledger_stamp
 from assistant.ingest.loading import discover, load_document
 from assistant.ingest.parsing import PARSER_VERSION, ParsedFile, parse_document, profile_for
 from assistant.settings import Settings
 from vectorstore.chroma import FileRecord
+from vectorstore.ledger import FigureTable
 
 if TYPE_CHECKING:
     from vectorstore.embeddings import Embedder
@@ -61,10 +63,11 @@ class IngestSummary:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: ReportStore, embedder: Embedder):
+    def __init__(self, settings: Settings, store: ReportStore, embedder: Embedder, figures: FigureTable | None = None):
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.figures = figures or FigureTable(figures_path(settings), ledger_stamp())
         self.chunker = Chunker(settings.chunk_target, settings.chunk_max)
         self._thread_lock = threading.Lock()
 
@@ -205,6 +208,8 @@ class Indexer:
             summary.chunks_embedded += len(batch)
             summary.chars_embedded += sum(len(c.text) for c in batch)
             progress(len(reused) + min(b + EMBED_BATCH, len(order)))
+        # the file's figures before its commit: rows of chunks never committed are never read
+        self.figures.add(figure_rows(pf.chunks))
         stale = set(self.store.chunk_ids_of(doc.source)) - set(ids)
         record = FileRecord(
             source=doc.source, file_hash=doc.file_hash, fmt=doc.fmt, encoding=doc.encoding, n_chunks=len(pf.chunks),
@@ -213,8 +218,13 @@ class Indexer:
         )
         self.store.commit_file(record, doc.text)
         self.store.delete_chunks(sorted(stale))
+        self.figures.drop(stale)
         return FileOutcome(doc.source, "indexed", len(pf.reports), len(pf.chunks), len(missing))
 
+
+
+def figures_path(settings: Settings):
+    return settings.index_dir / "figures.sqlite"
 
 
 def _offset_progress(progress: Progress | None, base: int, total: int, source: str) -> Callable[[int], None]:

@@ -55,6 +55,56 @@ class TimeRule:
 
 
 @dataclass(frozen=True)
+class FigureRules:
+    """How a kind of report writes a figure (the indicator ledger reads it): units by measure with their
+    base unit and scale, qualifiers, the cue words of growth, share, estimate and goal."""
+
+    percent_units: tuple[str, ...] = ()
+    amount_units: dict[str, tuple[str, float]] = field(default_factory=dict)
+    count_units: dict[str, tuple[str, float]] = field(default_factory=dict)
+    qualifiers_after: tuple[str, ...] = ()
+    qualifiers_inside: tuple[str, ...] = ()
+    qualifiers_before: tuple[str, ...] = ()
+    growth_cues: tuple[str, ...] = ()
+    decline_cues: tuple[str, ...] = ()
+    share_cues: tuple[str, ...] = ()
+    rank_pattern: Pattern | None = None
+    expected_cues: tuple[str, ...] = ()
+    target_cues: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    lead_words: tuple[str, ...] = ()
+    basis_pattern: Pattern | None = None
+
+    @classmethod
+    def from_data(cls, data: dict, base: FigureRules | None = None) -> FigureRules:
+        """A profile's [figures] table; keys it leaves out come from `base` (the generic profile's)."""
+        def units(key: str) -> dict[str, tuple[str, float]] | None:
+            return {k: (str(v[0]), float(v[1])) for k, v in data[key].items()} if key in data else None
+
+        def words(key: str) -> tuple[str, ...] | None:
+            return tuple(data[key]) if key in data else None
+
+        b = base or cls()
+        return cls(
+            percent_units=words("percent_units") or b.percent_units,
+            amount_units=units("amount_units") or b.amount_units,
+            count_units=units("count_units") or b.count_units,
+            qualifiers_after=words("qualifiers_after") or b.qualifiers_after,
+            qualifiers_inside=words("qualifiers_inside") or b.qualifiers_inside,
+            qualifiers_before=words("qualifiers_before") or b.qualifiers_before,
+            growth_cues=words("growth_cues") or b.growth_cues,
+            decline_cues=words("decline_cues") or b.decline_cues,
+            share_cues=words("share_cues") or b.share_cues,
+            rank_pattern=_pattern(data.get("rank_pattern")) or b.rank_pattern,
+            expected_cues=words("expected_cues") or b.expected_cues,
+            target_cues=words("target_cues") or b.target_cues,
+            verbs=words("verbs") or b.verbs,
+            lead_words=words("lead_words") or b.lead_words,
+            basis_pattern=_pattern(data.get("basis_pattern")) or b.basis_pattern,
+        )
+
+
+@dataclass(frozen=True)
 class ReportProfile:
     name: str
     label: str  # shown to users
@@ -75,6 +125,7 @@ class ReportProfile:
     vocabulary: tuple[str, ...] = ()  # terms of this kind of report to keep whole when tokenising
     alias_patterns: tuple[Pattern, ...] = ()  # another name the text gives the entity (证券简称：澄川新能)
     abbreviations: dict[str, str] = field(default_factory=dict)  # 第一人民医院 -> 一院: how people shorten names
+    figures: FigureRules = field(default_factory=FigureRules)
 
     def name_forms(self, name: str) -> set[str]:
         """The name as people shorten it: 青岚市第一人民医院 -> 青岚市一院, 青岚一院."""
@@ -105,7 +156,7 @@ def _pattern(text: str | None) -> Pattern | None:
     return re.compile(text) if text else None
 
 
-def load_profile(path: Path) -> ReportProfile:
+def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportProfile:
     """One TOML file -> a frozen profile; a bad file names itself and the problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -135,6 +186,7 @@ def load_profile(path: Path) -> ReportProfile:
             vocabulary=tuple(query.get("vocabulary", [])),
             alias_patterns=tuple(re.compile(p) for p in entity.get("alias_patterns", [])),
             abbreviations=dict(entity.get("abbreviations", {})),
+            figures=FigureRules.from_data(data.get("figures", {}), figure_base),
         )
     except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"report profile {path}: {exc}") from exc
@@ -147,8 +199,10 @@ def load_profiles(extra_dir: str | None = None) -> dict[str, ReportProfile]:
     if extra_dir:
         files += sorted(Path(extra_dir).glob("*.toml"))
     profiles: dict[str, ReportProfile] = {}
+    generic = PROFILE_DIR / "generic.toml"
+    base = load_profile(generic).figures  # what a profile without its own [figures] table uses
     for f in files:
-        p = load_profile(f)
+        p = load_profile(f, base)
         profiles[p.name] = p
     return dict(sorted(profiles.items(), key=lambda kv: -kv[1].priority))
 

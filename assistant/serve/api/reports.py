@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, UploadFile
 from starlette.exceptions import HTTPException
@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from assistant.ingest.loading import supported_suffixes
 from assistant.serve.api.deps import QA, AppSettings
 from assistant.serve.api.errors import errors
-from assistant.serve.api.schemas import DeleteOut, ReportsOut, UploadOut
+from assistant.serve.api.schemas import DeleteOut, FiguresOut, ReportsOut, UploadOut
 from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 from assistant.settings import Settings
 
@@ -33,6 +33,14 @@ def list_reports(qa: QA) -> dict[str, Any]:
     """Every indexed report (a file may hold several)."""
     reports = qa.reports()
     return {"count": len(reports), "reports": reports}
+
+
+@read.get("/figures", response_model=FiguresOut, responses=errors(503))
+def list_figures(qa: QA, entity: str | None = None, indicator: str | None = None, period: int | None = None,
+                 kind: Literal["actual", "expected", "target"] | None = None, limit: int = 1000) -> dict[str, Any]:
+    """The indicator ledger, filtered: each figure with its entity, year, kind and exact source span."""
+    rows = qa.figures(entity=entity, indicator=indicator, period=period, kind=kind)
+    return {"count": len(rows), "figures": [f.to_dict() for f in rows[: max(0, min(limit, 10000))]]}
 
 
 @write.post("/reports", response_model=UploadOut, responses=errors(413, 503))

@@ -167,6 +167,38 @@ class ReportsOut(BaseModel):
     reports: list[ReportOut]
 
 
+class FigureOut(BaseModel):
+    """One figure of the indicator ledger; `text == source text[start:end]`."""
+
+    figure_id: str
+    entity: str | None
+    indicator: str
+    raw: str
+    measure: str
+    value: float
+    unit: str
+    base_value: float
+    base_unit: str
+    qualifier: str
+    kind: str
+    period: int | None
+    basis: str
+    value_text: str
+    report_id: str
+    chunk_id: str
+    title: str
+    section: str
+    source: str
+    start: int
+    end: int
+    text: str
+
+
+class FiguresOut(BaseModel):
+    count: int
+    figures: list[FigureOut]
+
+
 class UploadOut(BaseModel):
     files: list[Annotated[FileOutcomeOut, sent()]]
     seconds: float

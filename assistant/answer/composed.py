@@ -1,0 +1,427 @@
+"""Answers composed from the indicator ledger: one figure in a whole sentence, a comparison that says
+which is higher and by how much, a year's target against its result, a figure over the years.
+
+Each returns None when the ledger has nothing that fits, and the sentence answerer takes over. Every
+figure quoted is cited; the passage it was read from is added to the context when retrieval missed it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.answer.answerers import answer_kind
+from assistant.answer.citations import marker
+from assistant.profiles import query_indicators, query_synonyms
+from assistant.records import Figure, Passage
+from assistant.retrieval.ledger import Ledger
+from assistant.retrieval.query import QueryInfo
+
+TARGET_ACTUAL = re.compile(
+    r"目标.{0,10}(完成|实现|达到|达成|做到)|(完成|实现|达到|达成)(了)?.{0,6}目标|目标(和|与|跟|及)实际|实际(和|与|跟|及)目标"
+    r"|是否(完成|实现|达标)|完成(了)?(吗|没有|没)|完成情况|达标(了)?(吗|没有)|实现(了)?(吗|没有|没)"
+)
+SINGLE_FIGURE_ANSWERS = False  # one figure in a composed sentence: off until it keeps the quote-only contract
+RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
+SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
+GROWTH_WORDS = re.compile(r"增长|增速|增幅|涨幅|下降|降幅|增长率|涨了|降了|提高了?多少|快")
+SHARE_WORDS = re.compile(r"占比|比重|占.{0,12}(多少|百分之|比例)")
+LEVEL_WORDS = re.compile(r"多少(亿|万)?元|多少亿|多少万|规模|总量|总额|是多少|有多少|达到多少|完成(了)?多少|多少(人|户|家|个|项|所|吨|亩|公里|张|套)")
+ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各]"
+
+
+@dataclass
+class Composed:
+    text: str
+    figures: list[Figure]
+    refused: bool = False
+    reason: str | None = None
+    series: list[dict] = field(default_factory=list)  # rows of a series answer (year, value, kind, n), for a chart
+
+
+def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Ledger) -> tuple[Composed, list[Passage]] | None:
+    """The composed answer and the passages it cites (the retrieved ones, then any it added), or None."""
+    names = _indicator_words(info)
+    if not names and not info.cities:
+        return None
+    c = _Composer(info, passages, ledger, names)
+    both = re.search(r"目标|计划|预期", question) and re.search(r"实际|完成了?多少|实现了?多少", question)
+    if (TARGET_ACTUAL.search(question) or both) and info.city and len(info.years) <= 1:
+        out = c.target_actual()
+    elif SERIES.search(question) and info.city and len(info.years) != 1:
+        out = c.series()
+    elif info.compare and (len(info.cities) > 1 or len(info.years) > 1):
+        out = c.compare()
+    elif len(info.parts) < 2 and SINGLE_FIGURE_ANSWERS:
+        out = c.single()
+    else:
+        out = None
+    return (out, c.passages) if out is not None else None
+
+
+def _indicator_words(info: QueryInfo) -> list[str]:
+    """Indicators the question names, longest first, with abbreviations spelled out (GDP -> 地区生产总值)."""
+    text = info.text
+    synonyms = query_synonyms()
+    found: list[str] = []
+    for word in query_indicators():
+        if len(word) < 2 or word in ("增速", "增幅", "涨了", "收入增长"):
+            continue
+        if word in text and not any(word in f for f in found):
+            found.append(synonyms.get(word, word))
+    return list(dict.fromkeys(found))
+
+
+class _Composer:
+    def __init__(self, info: QueryInfo, passages: list[Passage], ledger: Ledger, names: list[str]):
+        self.info = info
+        self.passages = list(passages)
+        self.ledger = ledger
+        self.names = names
+        self.rank = {p.chunk.chunk_id: n for n, p in enumerate(passages)}
+        self.normalised = _spelled_out(info.text)
+        self.known = set(query_indicators())
+        self._names: dict[str, set[str]] = {}
+
+    def heads_fit(self, name: str, f: Figure, asked: list[str]) -> bool:
+        """The words the question puts before the indicator are the figure's too: 农村居民人均可支配收入 is not
+        answered by 城镇常住居民人均可支配收入 although both hold 居民人均可支配收入."""
+        for q in asked:
+            pos = q.find(name)
+            if pos < 0:
+                continue
+            tail = q[pos + len(name) : pos + len(name) + 2]
+            if re.fullmatch(r"[\u4e00-\u9fff]{2}", tail) and not re.match(ASK_OR_VERB, tail) and tail not in _spelled_out(f.raw):
+                return False  # 研发人员 is not 研发投入
+            longer = next((k for k in sorted(self.known, key=len, reverse=True)
+                           if len(k) > len(name) and name in k and k in q), None)
+            if longer is None:
+                return True
+            head = longer[: longer.find(name)]
+            return all(ch in f.raw for ch in head)
+        return True
+
+    def names_of(self, f: Figure) -> set[str]:
+        """What a figure may be asked by: its name as normalised and as written, spelled out (规上 ->
+        规模以上), and any known indicator its words hold (建设高标准农田 -> 高标准农田)."""
+        if f.raw not in self._names:
+            spelled = _spelled_out(f.raw)
+            self._names[f.raw] = {f.raw, spelled, *(k for k in self.known if len(k) >= 4 and k in spelled)}
+        return {f.indicator, *self._names[f.raw]} - {""}
+
+    # --- choosing figures --------------------------------------------------------------------------
+    def measures(self) -> list[str]:
+        q = self.info.text
+        if SHARE_WORDS.search(q):
+            return ["share"]
+        if GROWTH_WORDS.search(q) and not re.search(r"多少(亿|万)?元|多少亿", q):
+            return ["growth"]
+        if LEVEL_WORDS.search(q):
+            return ["level", "count"]
+        return []
+
+    def kinds(self, period: int | None) -> list[str]:
+        if self.info.intent == "target":
+            return ["target"]
+        if self.info.intent == "result":
+            return ["actual", "expected"]
+        return []
+
+    def candidates(self, entity: str | None, period: int | None, kinds: list[str] | None = None,
+                   measures: list[str] | None = None, text: str | None = None) -> list[Figure]:
+        """The figures of the indicator the question names: the longest indicator name (as normalised, or
+        as the report words it) that the question contains, so 单位GDP能耗 finds 单位地区生产总值能耗 and not
+        地区生产总值."""
+        measures = self.measures() if measures is None else measures
+        kinds = self.kinds(period) if kinds is None else kinds
+        pool = self.ledger.find([entity] if entity else None, [period] if period else None, kinds or None, measures or None)
+        asked = [text] if text else [self.info.text, self.normalised]
+        best_len, found = 0, []
+        for f in pool:
+            names = {n for n in self.names_of(f) if len(n) >= 3 and self.heads_fit(n, f, asked)}
+            size = max((len(n) for n in names if any(n in q for q in asked)), default=0)
+            if size > best_len:
+                best_len, found = size, [f]
+            elif size and size == best_len:
+                found.append(f)
+        return found
+
+    def run(self, f: Figure) -> tuple[str, list[Figure]]:
+        """The figure with those the report states with it for the same indicator (一般公共预算收入129.6亿元、
+        增长6.8%; 分别增长5.5%左右和6.5%以上), as one span of the report's words."""
+        chunk = self.ledger.view.chunks.get(f.chunk_id)
+        same = sorted((g for g in self.ledger.find([f.entity] if f.entity else None, [f.period] if f.period else None)
+                       if g.chunk_id == f.chunk_id and g.raw == f.raw and g.kind == f.kind), key=lambda g: g.start)
+        if chunk is None or f not in same:
+            return _figure_words(f), [f]
+        i = j = same.index(f)
+        while i > 0 and f.start - same[i - 1].end <= 40 and _adjacent(chunk.text, chunk.start, same[i - 1], same[i]):
+            i -= 1
+        while j + 1 < len(same) and _adjacent(chunk.text, chunk.start, same[j], same[j + 1]):
+            j += 1
+        group = same[i : j + 1]
+        if len(group) == 1 or not group[0].text.startswith(group[0].raw or "\0"):
+            return _figure_words(f), [f]
+        return chunk.text[group[0].start - chunk.start : group[-1].end - chunk.start], group
+
+    def best(self, figures: list[Figure]) -> Figure | None:
+        """The figure retrieval ranked highest, a result before an estimate before a goal, the exact
+        indicator before a longer one (地区生产总值 before 人均地区生产总值)."""
+        if not figures:
+            return None
+        kind_order = {"actual": 0, "expected": 1, "target": 2}
+
+        def key(f: Figure) -> tuple:
+            exact = 0 if (not self.names or f.indicator in self.names) else 1
+            return (exact, self.rank.get(f.chunk_id, 99), kind_order.get(f.kind, 3), f.start)
+
+        return min(figures, key=key)
+
+    def cite(self, f: Figure) -> str:
+        if f.chunk_id not in self.rank:
+            chunk = self.ledger.view.chunks.get(f.chunk_id)
+            if chunk is None:
+                return ""
+            self.passages.append(Passage(chunk=chunk, score=0.0))
+            self.rank[f.chunk_id] = len(self.passages) - 1
+        return marker(self.rank[f.chunk_id] + 1)
+
+    # --- the answers -------------------------------------------------------------------------------
+    def single(self) -> Composed | None:
+        info = self.info
+        if answer_kind(info.text) not in ("percent", "amount", "count"):
+            return None  # a reason, a list, a date: the sentences answer it
+        if not info.years:
+            return None  # no year asked: the sentence answerer quotes the report and says where
+        if not info.city and len({p.chunk.entity for p in self.passages[:3]}) != 1:
+            return None
+        entity = info.city or self.passages[0].chunk.entity
+        if not self.measures():
+            return None
+        cands = self.candidates(entity, info.year)
+        if info.year is None:
+            cands = [f for f in cands if f.chunk_id in self.rank]  # no year asked: what retrieval found
+        f = self.best(cands)
+        if f is None:
+            return None
+        words, group = self.run(f)
+        statements = [f"{_statement(f, entity, words)}{self.cite(f)}{_source(f)}"]
+        figures = list(group)
+        # another indicator the question also names, stated beside it (营业收入和精细化率要达到多少)
+        joined = bool(re.search(r"[和与及、]", info.text))
+        for g in self.ledger.find([entity] if entity else None, [f.period] if f.period else None):
+            if (g.report_id == f.report_id and len(g.raw) >= (2 if joined else 3) and g.raw not in f.raw and f.raw not in g.raw
+                    and (g.raw in info.text or g.raw in self.normalised) and all(g.raw != h.raw for h in figures)):
+                more, extra = self.run(g)
+                statements.append(f"{_figure_words(g) if more == _figure_words(g) else more}{self.cite(g)}")
+                figures += extra
+        return Composed("；".join(statements) + "。", figures)
+
+    def compare(self) -> Composed | None:
+        info = self.info
+        sides: list[tuple[str, str | None, int | None]]
+        if len(info.cities) > 1:
+            sides = [(e, e, info.year) for e in info.cities]
+        elif info.city or len({p.chunk.entity for p in self.passages}) == 1:
+            entity = info.city or self.passages[0].chunk.entity
+            sides = [(f"{y}年", entity, y) for y in info.years]
+        else:
+            return None
+        chosen: list[Figure] = []
+        missing: list[str] = []
+        for label, entity, year in sides:
+            f = self.best(self.candidates(entity, year, kinds=self.side_kinds(label)))
+            if f is None:
+                missing.append(label if len(info.cities) > 1 else f"{entity}{label}")
+            else:
+                chosen.append(f)
+        if missing:
+            if not chosen or not RELATION_ASKED.search(info.text):
+                return None
+            # asked which is higher, one side has no figure: say what was found and why no comparison
+            found = "；".join(f"{_statement(f, f.entity)}{self.cite(f)}" for f in chosen)
+            when = f"{info.year}年" if info.year and len(info.cities) > 1 else ""
+            text = f"无法比较：{found}；已收录的报告中没有找到{'、'.join(missing)}{when}的对应数值。"
+            return Composed(text, chosen, refused=True, reason=f"no figure for {'、'.join(missing)}")
+        comparable = len({(f.measure, f.base_unit) for f in chosen}) == 1
+        parts = []
+        for (_, entity, _), f in zip(sides, chosen, strict=True):
+            parts.append(f"{_statement(f, entity)}{self.cite(f)}")  # a goal beside a result says which it is
+        text = "，".join(parts) + "。"
+        a, b = chosen[0], chosen[1]
+        name_a, name_b = sides[0][0], sides[1][0]
+        if not comparable:
+            text += "（两者计量口径或单位不同，未直接比较）"
+        elif len(chosen) == 2:
+            text += _relation(name_a, a, name_b, b)
+        else:
+            top = max(range(len(chosen)), key=lambda i: chosen[i].base_value)
+            low = min(range(len(chosen)), key=lambda i: chosen[i].base_value)
+            text += f"{sides[top][0]}最高（{chosen[top].value_text}），{sides[low][0]}最低（{chosen[low].value_text}）。"
+        return Composed(text, chosen)
+
+    def side_kinds(self, label: str) -> list[str] | None:
+        """A side's own words decide goal or result (2024年社零实际增速和2025年增长目标): the text from the
+        side's name to the next side's."""
+        text = self.info.text
+        pos = text.find(label.rstrip("年"))
+        if pos < 0 or len(self.info.years) < 2:
+            return None
+        rest = text[pos + len(label) :]
+        nxt = min([rest.find(f"{y}") for y in self.info.years if rest.find(f"{y}") >= 0] or [len(rest)])
+        words = rest[:nxt]
+        if re.search(r"目标|预期|计划", words):
+            return ["target"]
+        if re.search(r"实际|完成|实现", words):
+            return ["actual", "expected"]
+        return None
+
+    def target_actual(self) -> Composed | None:
+        info = self.info
+        entity = info.city
+        measures = self.measures() or ["growth", "level", "count", "share"]
+        years = [info.year] if info.year else sorted({f.period for f in self.candidates(entity, None, ["target"], measures)
+                                                       if f.period}, reverse=True)
+        for year in years:
+            goals = [f for f in self.candidates(entity, year, ["target"], measures) if f.year == year]
+            goal = self.best(goals)
+            if goal is None:
+                continue
+            results = [f for f in self.candidates(entity, year, ["actual", "expected"], [goal.measure])
+                       if f.year is not None and f.year > year and f.base_unit == goal.base_unit]
+            result = self.best([f for f in results if f.indicator == goal.indicator] or results)
+            label = f"{entity}{year}年{goal.indicator or goal.raw}"
+            if result is None:
+                text = (f"无法判断：已收录的报告中只有{entity}{year}年的目标——{_figure_words(goal)}{self.cite(goal)}{_source(goal)}，"
+                        f"没有说明{year}年实际完成情况的报告（通常在{year + 1}年的报告中）。")
+                return Composed(text, [goal], refused=True, reason=f"no result for {year}")
+            diff, unit = _difference(result, goal)
+            if abs(diff) < 1e-9:
+                verdict = "与目标持平，完成了目标"
+            elif diff > 0:
+                verdict = f"高于目标{_number(diff)}{unit}，完成了目标"
+            else:
+                verdict = f"低于目标{_number(-diff)}{unit}，未完成目标"
+            if goal.qualifier in ("以上",) and diff < 0 or goal.qualifier == "左右" and abs(diff) <= 0.2 and diff < 0:
+                verdict = verdict.replace("未完成目标", "未完成目标" if goal.qualifier == "以上" else "基本完成目标（目标为“左右”）")
+            text = (f"{label}：目标是{_figure_words(goal)}{self.cite(goal)}{_source(goal)}，"
+                    f"实际{'预计' if result.kind == 'expected' else ''}{_figure_words(result)}{self.cite(result)}{_source(result)}，"
+                    f"{verdict}。")
+            return Composed(text, [goal, result])
+        return None
+
+    def series(self) -> Composed | None:
+        entity = self.info.city
+        measures = self.measures() or None
+        figures = [f for f in self.candidates(entity, None, None, measures) if f.period]
+        if not figures:
+            return None
+        measure = measures[0] if measures else max({f.measure for f in figures}, key=lambda m: sum(f.measure == m for f in figures))
+        by_year: dict[int, list[Figure]] = {}
+        for f in figures:
+            if f.measure == measure and f.period is not None:
+                by_year.setdefault(f.period, []).append(f)
+        kind_order = {"actual": 0, "expected": 1, "target": 2}
+        rows = []
+        chosen = []
+        for year in sorted(by_year):
+            # a year's result from the later report that reviews it, before the goal set for it
+            f = min(by_year[year], key=lambda g: (kind_order.get(g.kind, 3), -(g.year or 0), self.rank.get(g.chunk_id, 99), g.start))
+            chosen.append(f)
+        if len(chosen) < 2:
+            return None
+        name = chosen[0].indicator or chosen[0].raw
+        lines = [f"{entity}{name}{_measure_word(measure)}，各年情况（共{len(chosen)}年）：", "",
+                 "| 年份 | 数值 | 说明 | 出处 |", "| --- | --- | --- | --- |"]
+        for f in chosen:
+            n = self.cite(f)
+            kind = {"actual": "实际", "expected": "预计", "target": "目标"}[f.kind]
+            lines.append(f"| {f.period}年 | {_signed(f)}{n} | {kind} | 《{f.title}》 |")
+            rows.append({"year": f.period, "value": f.value, "unit": f.unit, "kind": f.kind, "n": int(n[1:-1])})
+        return Composed("\n".join(lines), chosen, series=rows)
+
+
+def _measure_word(measure: str) -> str:
+    return {"growth": "增长", "share": "占比", "level": "", "count": "", "rank": "排名"}.get(measure, "")
+
+
+def _signed(f: Figure) -> str:
+    if f.measure == "growth" and f.value < 0:
+        return f"下降{f.value_text}"
+    return f.value_text
+
+
+def _figure_words(f: Figure) -> str:
+    """The figure as the report states it, from its indicator: 地区生产总值增长3.5%左右."""
+    return f.text if (f.raw and f.text.startswith(f.raw)) else f"{f.indicator or f.raw}{_growth(f)}{f.value_text}"
+
+
+def _growth(f: Figure) -> str:
+    if f.measure == "growth":
+        return "下降" if f.value < 0 else "增长"
+    return "为" if f.measure in ("level", "count") else ""
+
+
+def _statement(f: Figure, entity: str | None, words: str | None = None) -> str:
+    """盘锦2024年预计地区生产总值增长3.5%左右 — entity, year, estimate or goal, the figure."""
+    year = f"{f.period}年" if f.period else ""
+    words = words or _figure_words(f)
+    if f.kind == "target":
+        return f"{entity or ''}{year}目标：{words}"
+    if f.kind == "expected" and "预计" not in words:
+        return f"{entity or ''}{year}预计{words}"
+    return f"{entity or ''}{year}{words}"
+
+
+def _adjacent(text: str, offset: int, a: Figure, b: Figure) -> bool:
+    """b follows a with only a joining word or mark between them (、 和 , 增长)."""
+    gap = text[a.end - offset : b.start - offset]
+    return len(gap) <= 4 and not re.search(r"[。；;：:]", gap)
+
+
+def _spelled_out(text: str) -> str:
+    """The question with its abbreviations spelled out in place: 单位GDP能耗 -> 单位地区生产总值能耗."""
+    for short, full in sorted(query_synonyms().items(), key=lambda kv: -len(kv[0])):
+        if len(short) >= 2 and short not in ("增速", "增幅", "涨了", "收入增长", "物价") and short in text and full not in text:
+            text = text.replace(short, full)
+    return text
+
+
+def _source(f: Figure) -> str:
+    section = f.section.split(" > ")[-1] if f.section else ""
+    if len(section) > 24:
+        section = section[:24] + "…"
+    return f"（《{f.title}》{'·' + section if section else ''}）"
+
+
+def _difference(a: Figure, b: Figure) -> tuple[float, str]:
+    """a − b in the unit both are written in (17.5万人 − 4.55万人 = 12.95万人), else in the base unit."""
+    if a.unit == b.unit and a.unit not in ("%", "％"):
+        return a.value - b.value, a.unit
+    return a.base_value - b.base_value, _difference_unit(a)
+
+
+def _difference_unit(f: Figure) -> str:
+    if f.unit in ("%", "％", "个百分点", "百分点"):
+        return "个百分点"
+    return f.base_unit
+
+
+def _number(x: float) -> str:
+    text = f"{x:.4f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _relation(name_a: str, a: Figure, name_b: str, b: Figure) -> str:
+    """沈阳高于福州0.7个百分点 / 两者持平; a level of two amounts also says how many times."""
+    diff, unit = _difference(a, b)
+    if abs(diff) < 1e-9:
+        return f"{name_a}与{name_b}持平。"
+    hi, lo = (name_a, name_b) if diff > 0 else (name_b, name_a)
+    text = f"{hi}高于{lo}，高{_number(abs(diff))}{unit}"
+    if a.measure in ("level", "count") and min(a.base_value, b.base_value) > 0 and unit not in ("个百分点",):
+        ratio = max(a.base_value, b.base_value) / min(a.base_value, b.base_value)
+        text += f"（约为{lo}的{ratio:.2f}倍）"
+    approx = any(f.qualifier for f in (a, b))
+    return text + ("（按报告所写数值比较）" if approx else "") + "。"
+
