@@ -258,7 +258,7 @@ def figures(
     kinds = {"actual": "实际", "expected": "预计", "target": "目标"}
     for f in rows[:500]:
         table.add_row(f.entity or "—", str(f.period or "—"), kinds.get(f.kind, f.kind), f.indicator or f.raw or "—",
-                      f.value_text, f"《{f.title[:24]}》")
+                      f.said(), f"《{f.title[:24]}》")
     console.print(table)
     console.print(f"{len(rows)} 条" + ("（只显示前 500 条；--csv 或 --json 输出全部）" if len(rows) > 500 else ""))
 

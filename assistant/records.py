@@ -143,6 +143,10 @@ class Figure:
     title: str = ""
     year: int | None = None  # the report's year
 
+    def said(self) -> str:
+        """The value as a reader says it: a negative growth is 下降7%左右, not 7%左右."""
+        return f"下降{self.value_text}" if self.measure == "growth" and self.value < 0 else self.value_text
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

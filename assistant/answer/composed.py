@@ -21,6 +21,8 @@ TARGET_ACTUAL = re.compile(
     r"目标.{0,10}(完成|实现|达到|达成|做到)|(完成|实现|达到|达成)(了)?.{0,6}目标|目标(和|与|跟|及)实际|实际(和|与|跟|及)目标"
     r"|是否(完成|实现|达标)|完成(了)?(吗|没有|没)|完成情况|达标(了)?(吗|没有)|实现(了)?(吗|没有|没)"
 )
+WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
+"""Synonyms of how a question is worded, not names of an indicator: never read as one (一般公共预算收入增长)."""
 SINGLE_FIGURE_ANSWERS = False  # one figure in a composed sentence: off until it keeps the quote-only contract
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
@@ -65,7 +67,7 @@ def _indicator_words(info: QueryInfo) -> list[str]:
     synonyms = query_synonyms()
     found: list[str] = []
     for word in query_indicators():
-        if len(word) < 2 or word in ("增速", "增幅", "涨了", "收入增长"):
+        if len(word) < 2 or word in WORDING:
             continue
         if word in text and not any(word in f for f in found):
             found.append(synonyms.get(word, word))
@@ -336,19 +338,13 @@ class _Composer:
         for f in chosen:
             n = self.cite(f)
             kind = {"actual": "实际", "expected": "预计", "target": "目标"}[f.kind]
-            lines.append(f"| {f.period}年 | {_signed(f)}{n} | {kind} | 《{f.title}》 |")
+            lines.append(f"| {f.period}年 | {f.said()}{n} | {kind} | 《{f.title}》 |")
             rows.append({"year": f.period, "value": f.value, "unit": f.unit, "kind": f.kind, "n": int(n[1:-1])})
         return Composed("\n".join(lines), chosen, series=rows)
 
 
 def _measure_word(measure: str) -> str:
     return {"growth": "增长", "share": "占比", "level": "", "count": "", "rank": "排名"}.get(measure, "")
-
-
-def _signed(f: Figure) -> str:
-    if f.measure == "growth" and f.value < 0:
-        return f"下降{f.value_text}"
-    return f.value_text
 
 
 def _figure_words(f: Figure) -> str:
@@ -382,7 +378,7 @@ def _adjacent(text: str, offset: int, a: Figure, b: Figure) -> bool:
 def _spelled_out(text: str) -> str:
     """The question with its abbreviations spelled out in place: 单位GDP能耗 -> 单位地区生产总值能耗."""
     for short, full in sorted(query_synonyms().items(), key=lambda kv: -len(kv[0])):
-        if len(short) >= 2 and short not in ("增速", "增幅", "涨了", "收入增长", "物价") and short in text and full not in text:
+        if len(short) >= 2 and short not in WORDING and short in text and full not in text:
             text = text.replace(short, full)
     return text
 

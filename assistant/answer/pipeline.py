@@ -220,9 +220,9 @@ class AnswerPipeline:
     def composed_answer(self, question: str, standalone: str, composed, notes: list[str], t0: float,
                         t1: float) -> Iterator[str | Answer]:
         result, passages = composed
+        text = ("".join(notes) + "\n" if notes else "") + result.text  # how the question was read, then the answer
         if any(addresses_reader(p.chunk.text) for p in passages if p.chunk.chunk_id in {f.chunk_id for f in result.figures}):
-            notes = [*notes, steering.NOTE]  # the cited passage speaks to the reader: say so beside the answer
-        text = ("".join(notes[:1] if notes and notes[0] != steering.NOTE else []) + "\n" if notes and notes[0] != steering.NOTE else "") + result.text
+            notes = [*notes, steering.NOTE]  # the cited passage speaks to the reader: said beside the answer
         yield text
         cited = sorted({n for _, nums in statements(result.text) for n in nums})
         yield Answer(

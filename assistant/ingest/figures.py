@@ -9,7 +9,7 @@ year the sentence opens with.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from assistant.profiles import FigureRules, ReportProfile, get_profile
@@ -46,7 +46,7 @@ def _grammar(profile_name: str) -> _Grammar:
     )
     names: dict[str, str] = {i: i for i in profile.indicators}
     for short, full in profile.synonyms.items():
-        if len(short) > 1 and full in names and not re.fullmatch(r"增速|增幅|涨了", short):
+        if len(short) > 1 and full in names:  # abbreviations of indicators, not wording (增速 = 增长)
             names[short] = full
     words = sorted({*r.verbs, *r.qualifiers_before}, key=len, reverse=True)
     lead = re.compile(rf"^(?:(?:19|20)\d{{2}}年(?:底|末)?|{'|'.join(map(re.escape, sorted(r.lead_words, key=len, reverse=True))) or '(?!)'})+")
@@ -84,9 +84,7 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
         value = float(m.group("num").replace(",", ""))
         if re.search(r"(?:高|低)于[\u4e00-\u9fff]{0,6}$", prefix) and out:
             # 增长8.3%、高于全省2.8个百分点: how the figure before compares, not a figure of its own
-            sign = "" if "高于" in prefix else "-"
-            basis = f"{prefix.strip()}{m.group(0)}"
-            out[-1] = _with_basis(out[-1], basis if sign == "" else basis)
+            out[-1] = replace(out[-1], basis=f"{prefix.strip()}{m.group(0)}".lstrip("、，, "))
             continue
         joined = not prefix.strip(" 和及与、") and out and out[-1].end - chunk.start - at >= m.start() - 2
         if joined and out[-1].unit == unit:
@@ -120,8 +118,6 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
         if decline:
             value = -value
         high = float(m.group("high").replace(",", "")) if m.group("high") else None
-        if measure == "rank":
-            continue
         tail = re.match(r"[\u4e00-\u9fff/]{1,8}(?=[，,；;。、）)]|$)", sent[m.end():])
         end = m.end() + (len(tail.group(0)) if tail and m.group("unit") in r.count_units | r.amount_units
                          and not re.match(r"(?:的|和|及|与|以|增|下|同|比|较|占)", tail.group(0)) else 0)
@@ -166,12 +162,6 @@ def _respective_names(g: _Grammar, before: str) -> list[str]:
     shared = tail if head_len else ""
     out = [n if n.endswith(tail) else n + shared for n in names]
     return out if head_len else []
-
-
-def _with_basis(f: Figure, basis: str) -> Figure:
-    from dataclasses import replace
-
-    return replace(f, basis=basis.lstrip("、，, "))
 
 
 def _measure(r: FigureRules, prefix: str, unit: str) -> tuple[str, int | None, bool]:
@@ -239,10 +229,8 @@ def _canonical(g: _Grammar, raw: str) -> str:
 
 
 def _before_qualifier(r: FigureRules, prefix: str) -> str:
-    for q in ("约", "超过", "超", "近", "逾"):
-        if q in r.qualifiers_before and prefix.rstrip().endswith(q):
-            return q
-    return ""
+    tail = prefix.rstrip()
+    return next((q for q in sorted(r.qualifiers_before, key=len, reverse=True) if tail.endswith(q)), "")
 
 
 def _kind(chunk: Chunk, r: FigureRules, before: str) -> str:

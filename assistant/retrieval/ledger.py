@@ -24,7 +24,7 @@ class Ledger:
 
     def sync(self) -> None:
         self.view.refresh()
-        version = self.view._version
+        version = self.view.version
         if version == self._synced:
             return
         with self._lock:

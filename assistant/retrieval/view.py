@@ -125,6 +125,11 @@ class CorpusView:
         finally:
             self._lock.release()
 
+    @property
+    def version(self) -> str | None:
+        """The store version this view was built from (None before the first refresh)."""
+        return self._version
+
     def allowed(self, f: Filters) -> set[str]:
         """Chunk ids the filters allow; a city restriction is looked up, not scanned."""
         if f.cities:
