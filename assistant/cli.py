@@ -84,7 +84,7 @@ def ingest(
             for e in result.skipped:
                 print(json.dumps({"kind": "skipped", "source": e.source, "reason": e.reason}, ensure_ascii=False))
             return
-        table = Table("file", "title", "city", "year", "type", "sections", "chunks", "chars", title="报告 (dry run)")
+        table = Table("文件", "标题", "主体", "年份", "类型", "章节", "片段", "字数", title="报告（试运行，未写入索引）")
         for f in result.files:
             for r in f.reports:
                 cs = [c for c in f.chunks if c.report_id == r.report_id]
@@ -105,13 +105,13 @@ def ingest(
             bar.update(task, completed=done, total=total, description=source[:30], rate=f"{done / elapsed:.1f} chunks/s")
 
         summary = qa.ingest(targets, prune=prune, progress=progress)
-    table = Table("file", "status", "reports", "chunks", "embedded", "message", title="导入结果")
+    table = Table("文件", "结果", "报告", "片段", "新嵌入", "说明", title="导入结果")
     for o in summary.outcomes:
-        table.add_row(o.source, o.status, str(o.reports), str(o.chunks), str(o.embedded), o.message)
+        table.add_row(o.source, o.label, str(o.reports), str(o.chunks), str(o.embedded), o.message)
     console.print(table)
     rate = summary.chars_embedded / summary.seconds if summary.seconds else 0
-    console.print(f"{summary.chunks_embedded} chunks embedded in {summary.seconds:.1f}s ({rate:.0f} chars/s); "
-                  f"index: {qa.status().chunks} chunks, {qa.status().reports} reports")
+    console.print(f"本次嵌入 {summary.chunks_embedded} 个片段，用时 {summary.seconds:.1f} 秒（{rate:.0f} 字/秒）；"
+                  f"索引共 {qa.status().chunks} 个片段、{qa.status().reports} 份报告")
     if summary.errors:
         raise typer.Exit(2)
 
@@ -128,15 +128,15 @@ def check(
         status = qa.status()
         console.print(f"索引一致：{status.files} 个文件，{status.reports} 篇报告，{status.chunks} 个片段。")
         return
-    table = Table("file", "problem", "repair", title="索引检查")
+    table = Table("文件", "问题", "修复", title="索引检查")
     for p in problems:
-        table.add_row(p.source, p.message, "re-ingest" if p.repairable else "—")
+        table.add_row(p.source, p.message, "重新导入（--repair）" if p.repairable else "—")
     console.print(table)
     if repair:
         summary = qa.repair(problems)
         left = [p for p in qa.check() if p.repairable]
-        console.print(f"re-ingested {sum(1 for o in summary.outcomes if o.status == 'indexed')} file(s); "
-                      f"{len(left)} problem(s) left")
+        console.print(f"已重新导入 {sum(1 for o in summary.outcomes if o.status == 'indexed')} 个文件；"
+                      f"剩余 {len(left)} 个问题")
         if left:
             raise typer.Exit(1)
     elif any(p.repairable for p in problems):

@@ -215,6 +215,10 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # how the question was read (a typo fixed, per-entity answers)
     figures: list[dict[str, Any]] = field(default_factory=list)  # ledger records a composed answer states
     series: list[dict[str, Any]] = field(default_factory=list)  # (year, value, unit, kind, n) of a series answer
+    # numbers of an LLM answer no cited passage states: {text, start, end} into `answer`; [] for offline answers
+    unverified_numbers: list[dict[str, Any]] = field(default_factory=list)
+    # another report's different value for a figure the answer states: {entity, period, indicator, stated, other}
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,6 +237,8 @@ class Answer:
             "notes": list(self.notes),
             "figures": list(self.figures),
             "series": list(self.series),
+            "unverified_numbers": [dict(u) for u in self.unverified_numbers],
+            "conflicts": [dict(c) for c in self.conflicts],
         }
 
 

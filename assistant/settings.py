@@ -21,6 +21,7 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "ORT_DISABLE_TELEMETRY": "1",  # ONNX Runtime >= 1.29 sends telemetry on Linux too; read once, at its start
 }
 for _name, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_name, _value)
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(100.0, gt=0, description="Largest upload request, all its files together")
     max_text_chars: int = Field(
         5_000_000, gt=0, description="A file whose extracted text is longer is refused (about 3,000 pages)")
+    max_html_depth: int = Field(
+        10_000, gt=0, description="An HTML page whose block elements nest deeper is refused before parsing")
+    parse_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds one file (PDF, DOCX, HTML …) may take to read; then it is stopped and reported")
+    parse_memory_mb: int = Field(
+        2048, ge=0, description="Memory the worker reading one file may take, in MB (0: no limit)")
+    parse_inline_kb: int = Field(
+        1024, ge=0, description="Plain .txt/.md files up to this size are read in the ingest process, without a worker")
     follow_symlinks: bool = Field(False, description="Follow links in the data folder to files outside it")
 
     top_k: int = Field(5, ge=1, description="Passages passed to the answerer")

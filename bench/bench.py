@@ -71,6 +71,19 @@ def main() -> None:
                       f"{size / 1e6:.1f}", f"{peak_rss_mb():.0f}")
         console.print(table)
 
+        # the ledger is read in the same ingest; timed alone here (regexes over the chunk texts)
+        from assistant.ingest.figures import figure_rows
+
+        qa.refresh(force=True)
+        chunks = list(qa.retriever.view.chunks.values())
+        t = time.perf_counter()
+        rows = figure_rows(chunks)
+        ledger_s = time.perf_counter() - t
+        ledger = Table("chunks", "figures", "extraction s", "share of ingest", title="Indicator ledger (extraction alone)")
+        ledger.add_row(str(len(chunks)), str(sum(len(r) for _, r in rows)), f"{ledger_s:.2f}",
+                       f"{ledger_s / summary.seconds:.1%}")
+        console.print(ledger)
+
         questions = [json.loads(line) for line in (ROOT / "eval" / "qa.jsonl").read_text(encoding="utf-8").splitlines()]
         questions = questions[: args.questions]
         for q in questions[:5]:

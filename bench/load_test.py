@@ -36,6 +36,23 @@ ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
          "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
 
+CHECK = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from assistant.qa import ReportQA
+from assistant.settings import Settings
+from tests.fakes import BigramEmbedder
+
+settings = Settings()
+qa = ReportQA(settings, BigramEmbedder(dimension=384)) if sys.argv[2] == "fake" else ReportQA.from_settings(settings)
+problems = qa.check()
+status = qa.status()
+print(f"{len(problems)} problems; {status.files} files, {status.reports} reports, {status.chunks} chunks")
+for p in problems[:5]:
+    print(" ", p.source, p.message)
+sys.exit(1 if problems else 0)
+"""
+
 SERVER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -125,8 +142,32 @@ async def ingester(client: httpx.AsyncClient, files: list[Path], deadline: float
             stats.errors.append(f"{type(exc).__name__}: {exc}")
 
 
-async def drive(base: str, questions: list[dict], users: int, seconds: float, upload: list[Path]) -> tuple[Stats, Stats, list[int], float]:
-    asks, ingests = Stats(), Stats()
+async def racer(client: httpx.AsyncClient, files: list[Path], deadline: float, stats: Stats) -> None:
+    """Deletes racing same-name uploads: upload race.txt, then delete that report while the next version
+    of race.txt is being uploaded. Every answer must be 200 (or 404 for a report already gone)."""
+    for path, following in zip(files, files[1:], strict=False):
+        if time.monotonic() >= deadline:
+            return
+        t0 = time.perf_counter()
+        try:
+            first = await client.post("/v1/reports", files=[("files", ("race.txt", path.read_bytes(), "text/plain"))])
+            if first.status_code != 200:
+                stats.errors.append(f"{first.status_code}: {first.text[:160]}")
+                continue
+            ids = first.json()["files"][0].get("report_ids", [])
+            upload = client.post("/v1/reports", files=[("files", ("race.txt", following.read_bytes(), "text/plain"))])
+            answers = await asyncio.gather(upload, *(client.delete(f"/v1/reports/{rid}") for rid in ids))
+            bad = [f"{r.status_code}: {r.text[:160]}" for r in answers if r.status_code not in (200, 404)]
+            stats.errors.extend(bad)
+            if not bad:
+                stats.latencies.append(time.perf_counter() - t0)
+        except httpx.HTTPError as exc:
+            stats.errors.append(f"{type(exc).__name__}: {exc}")
+
+
+async def drive(base: str, questions: list[dict], users: int, seconds: float,
+                upload: list[Path]) -> tuple[Stats, Stats, Stats, list[int], float]:
+    asks, ingests, races = Stats(), Stats(), Stats()
     done = [0, 0]
     limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
     async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
@@ -135,10 +176,12 @@ async def drive(base: str, questions: list[dict], users: int, seconds: float, up
         step = max(1, len(questions) // users)
         tasks = [user(client, questions, k * step, deadline, asks) for k in range(users)]
         if upload:
-            tasks.append(ingester(client, upload, deadline, ingests, done))
+            half = len(upload) // 2
+            tasks.append(ingester(client, upload[:half], deadline, ingests, done))
+            tasks.append(racer(client, upload[half:], deadline, races))
         await asyncio.gather(*tasks)
         wall = time.monotonic() - t0
-    return asks, ingests, done, wall
+    return asks, ingests, races, done, wall
 
 
 def main() -> None:
@@ -198,7 +241,7 @@ def main() -> None:
                   "and understate the per-question cost (query embedding ~15 ms on this CPU with the real model).")
         questions = load_questions(args.questions)
         rss = PeakRSS(server.pid)
-        asks, ingests, done, wall = asyncio.run(drive(base, questions, args.users, args.seconds, upload))
+        asks, ingests, races, done, wall = asyncio.run(drive(base, questions, args.users, args.seconds, upload))
         peak = rss.stop()
         health = httpx.get(f"{base}/healthz", timeout=30).json()
     finally:
@@ -221,12 +264,21 @@ def main() -> None:
         s = ingests.latencies
         print(f"| uploads, one at a time | {done[0]} reports, {done[1]:,} chunks | {len(ingests.errors)} | "
               f"{done[1] / wall:.1f} chunks/s | {pct(s, 0.5):.1f} s | {pct(s, 0.95):.1f} s | | {max(s, default=float('nan')):.1f} s | |")
+        print(f"| deletes racing same-name uploads | {len(races.latencies)} rounds | {len(races.errors)} | | "
+              f"{pct(races.latencies, 0.5):.1f} s | {pct(races.latencies, 0.95):.1f} s | | "
+              f"{max(races.latencies, default=float('nan')):.1f} s | |")
+        fake = any(ln.startswith("EMBEDDER fake") for ln in notes)
+        check = subprocess.run([sys.executable, "-c", CHECK, str(ROOT), "fake" if fake else "real"], cwd=work, env=env,
+                               capture_output=True, text=True, timeout=600)
+        print(f"\nindex check after the run (`reportqa check`): {check.stdout.strip() or check.stderr[-300:]}")
+        if check.returncode != 0:
+            races.errors.append(f"index check: {check.stdout[-500:]}{check.stderr[-500:]}")
     print(f"\nserver peak RSS {peak / 1e6:,.0f} MB; index at the end: {health['reports']} reports, {health['chunks']:,} chunks "
           f"({health['backend']}, {health['embedding_model']})")
-    for e in (asks.errors + ingests.errors)[:10]:
+    for e in (asks.errors + ingests.errors + races.errors)[:10]:
         print("error:", e)
     shutil.rmtree(work, ignore_errors=True)
-    if asks.errors or ingests.errors:
+    if asks.errors or ingests.errors or races.errors:
         raise SystemExit(1)
 
 

@@ -193,7 +193,7 @@ def test_upload_limits(fresh):
     assert r.status_code == 200
     assert [(o["source"], o["status"]) for o in r.json()["files"]] == [
         ("setup.exe", "error"), ("uploads/x.txt", "indexed"), ("x.txt", "error")]
-    assert "unsupported file type" in r.json()["files"][0]["message"]
+    assert r.json()["files"][0]["message"].startswith("不支持的文件类型 .exe；支持：")
     assert "also named x.txt" in r.json()["files"][2]["message"]
     assert client.post("/v1/reports", files=[("files", ("x.txt", b"a", "text/plain"))] * 21).status_code == 400
     assert [p.name for p in (q.settings.data_dir / "uploads").iterdir()] == ["x.txt"]
@@ -316,7 +316,7 @@ def test_safe_name(name, expected):
 def test_safe_name_refuses_unsupported(name):
     from assistant.serve.uploads import safe_name
 
-    with pytest.raises(ValueError, match="unsupported file type"):
+    with pytest.raises(ValueError, match="不支持的文件类型"):
         safe_name(name)
 
 
@@ -377,13 +377,17 @@ def test_openapi_schema_holds(api_schema, path, method, mode):
     (schemathesis' own pytest loader does not run under pytest 9, so the strategy is driven here.)"""
     from hypothesis import HealthCheck, given, settings
     from schemathesis import GenerationMode
+    from schemathesis.specs.openapi.checks import negative_data_rejection
 
     strategy = api_schema[path][method].as_strategy(generation_mode=GenerationMode(mode))
+    # a multipart file part cannot break the schema: a part the generator calls `null` is a file holding
+    # the bytes "null", which the upload refuses per file (status "error", tested above) in a 200
+    excluded = [negative_data_rejection] if (path, method, mode) == ("/v1/reports", "POST", "negative") else []
 
     @settings(max_examples=15, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(case=strategy)
     def check(case):
-        case.call_and_validate()
+        case.call_and_validate(excluded_checks=excluded)
 
     check()

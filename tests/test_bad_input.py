@@ -43,25 +43,25 @@ def bad_files(pdf_bytes) -> dict[str, tuple[bytes, str]]:
 
     docx = make_docx(REPORT_DOCX)
     return {
-        "empty.txt": (b"", "empty"),
-        "empty.pdf": (b"", "empty file"),
-        "empty.docx": (b"", "empty file"),
-        "empty.html": (b"  \n", "empty file"),
-        "image.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40, "binary|undecodable"),
-        "program.txt": (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64 + os.urandom(2048), "binary|undecodable"),
-        "truncated.pdf": (pdf_bytes[: len(pdf_bytes) // 3], "damaged or truncated PDF"),
-        "garbage.pdf": (b"%PDF-1.7\n" + bytes(range(256)) * 12, "damaged or truncated PDF"),
-        "page.pdf": (b"<html><body>not a pdf</body></html>", "not a PDF file"),
+        "empty.txt": (b"", "^空文件$"),
+        "empty.pdf": (b"", "^空文件$"),
+        "empty.docx": (b"", "^空文件$"),
+        "empty.html": (b"  \n", "^空文件$"),
+        "image.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40, "不是文本文件|无法识别文字编码"),
+        "program.txt": (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64 + os.urandom(2048), "不是文本文件|无法识别文字编码"),
+        "truncated.pdf": (pdf_bytes[: len(pdf_bytes) // 3], "PDF 文件已损坏或不完整"),
+        "garbage.pdf": (b"%PDF-1.7\n" + bytes(range(256)) * 12, "PDF 文件已损坏或不完整"),
+        "page.pdf": (b"<html><body>not a pdf</body></html>", "不是 PDF 文件（开头没有 %PDF 文件头）"),
         "locked.pdf": (make_pdf(REPORT_BLOCKS[:5], encrypt=StandardEncryption("secret", ownerPassword="o")),
-                       r"encrypted PDF \(password required\)"),
+                       r"PDF 已加密（需要密码）：请另存一份未加密的副本"),
         "archive.docx": (zip_of({"report.txt": "2024年政府工作报告".encode(), "img.png": b"\x89PNG"}),
-                         "not a Word document: the zip holds no word/document.xml"),
+                         "不是 Word 文档：压缩包里没有 word/document.xml（里面是：img.png、report.txt）"),
         "sheet.docx": (zip_of({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}),
-                       "not a Word document"),
-        "truncated.docx": (docx[: len(docx) // 2], "damaged or truncated DOCX"),
-        "plain.docx": ("2024年政府工作报告\n".encode() * 20, "not a DOCX file"),
+                       "不是 Word 文档"),
+        "truncated.docx": (docx[: len(docx) // 2], "DOCX 文件已损坏或不完整"),
+        "plain.docx": ("2024年政府工作报告\n".encode() * 20, "不是 DOCX 文件.*另存为 .docx"),
         "navigation.html": (b"<html><body><nav><a href='/'>home</a></nav><div class='footer'>c</div></body></html>",
-                            "no main text"),
+                            "HTML 网页中没有找到正文"),
     }
 
 
@@ -74,6 +74,7 @@ def test_each_bad_file_is_reported_with_its_cause(settings, bad_files):
     assert set(reasons) == set(bad_files)
     for name, (_, expected) in bad_files.items():
         assert re.search(expected, reasons[name]), (name, reasons[name])
+        assert re.search(r"[\u4e00-\u9fff]", reasons[name]), (name, reasons[name])  # users read Chinese
     for e in result.skipped:
         assert str(e).startswith(f"{e.source}: ")
     assert [f.document.source for f in result.files] == ["good.txt"]
@@ -116,7 +117,7 @@ def test_huge_file_is_refused_before_reading(settings):
     reasons = {e.source: e.reason for e in result.skipped}
     assert set(reasons) == {"huge.txt", "huge.pdf"}
     for reason in reasons.values():
-        assert "over the limit of" in reason and "REPORTQA_MAX_FILE_MB" in reason
+        assert re.search(r"文件大小 200 MB，超过 \d+ MB 的上限（REPORTQA_MAX_FILE_MB）", reason), reason
     assert peak < 5 * 1024 * 1024 and elapsed < 5
 
 
@@ -140,7 +141,7 @@ def test_stream_is_read_only_up_to_the_limit(settings):
     with pytest.raises(IngestError) as exc:
         load_document(fifo, settings.data_dir, max_bytes=1024 * 1024)
     t.join(timeout=10)
-    assert exc.value.source == "stream.txt" and "over the limit" in exc.value.reason
+    assert exc.value.source == "stream.txt" and exc.value.reason == "文件超过 1 MB 的上限（REPORTQA_MAX_FILE_MB）"
     assert not t.is_alive() and sent[0] < 64
 
 
@@ -232,7 +233,7 @@ def test_same_report_under_two_names_is_indexed_once(settings):
     summary = qa.ingest()
     status = {o.source: (o.status, o.message) for o in summary.outcomes}
     assert status["a_report.txt"][0] == "indexed"
-    assert status["b_copy.txt"][0] == "duplicate" and "a_report.txt" in status["b_copy.txt"][1]
+    assert status["b_copy.txt"][0] == "duplicate" and status["b_copy.txt"][1] == "与 a_report.txt 的报告内容相同，只索引一次"
     assert set(assert_consistent(qa)) == {"a_report.txt"}
     assert len(qa.reports()) == 1
     # arriving later under a third name, re-encoded: same report text, still a duplicate

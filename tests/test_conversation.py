@@ -126,3 +126,100 @@ def test_scripted_conversations_are_scored_turn_by_turn(qa, tmp_path):
     result = run_conversations(qa, load_conversations(script))
     assert [r["right"] for r in result["turns"]] == [True, True, False]  # c2 expects a figure no report has
     assert result["by_split"]["dev"]["conversation_accuracy"] == 1.0 and result["overall"]["turns"] == 3
+
+
+def _reader(entities, latest=None):
+    """`understand` over a few entity names, as the pipeline's retriever would give it."""
+    from assistant.retrieval.query import understand
+
+    return lambda text: understand(text, entities, latest or {None: 2024})
+
+
+@pytest.mark.parametrize("history, question, standalone", [
+    (["沈阳2023年城镇新增就业多少人？"], "它2024年GDP增长目标是多少", "沈阳2024年GDP增长目标是多少"),
+    (["福州2024年地区生产总值增长目标是多少"], "该市2023年实际增长了多少？", "福州2023年地区生产总值实际增长了多少"),
+    (["商丘2023年粮食总产是多少"], "那里的空气质量怎么样", "商丘2023年空气质量怎么样"),
+    (["商丘2023年粮食总产多少"], "那一年引进了多少人才？", "商丘2023年引进了多少人才"),
+    (["济南和福州2023年地区生产总值增速分别是多少"], "它们的一般公共预算收入呢", "济南和福州2023年一般公共预算收入分别是多少"),
+])
+def test_pronouns_point_back_at_the_entity_and_year(history, question, standalone):
+    from assistant.answer.followup import resolve_followup
+
+    assert resolve_followup(question, history, _reader(["沈阳", "福州", "商丘", "济南"])) == standalone
+
+
+def test_a_follow_up_switching_to_actual_or_target_keeps_the_indicator():
+    """实际/目标 says which kind of figure; 新增 in 「实际新增多少」 is the indicator already asked about,
+    and 「定的」 is no topic."""
+    from assistant.answer.followup import resolve_followup
+
+    turns = ["盘锦2024年城镇新增就业多少人", "2025年目标是多少", "那2023年实际新增多少？", "2022年定的目标是多少"]
+    said = [resolve_followup(q, turns[:i], _reader(["盘锦"], {None: 2025})) for i, q in enumerate(turns)]
+    assert said[1:] == ["盘锦2025年城镇新增就业目标是多少", "盘锦2023年城镇新增就业实际多少", "盘锦2022年城镇新增就业目标是多少"]
+
+
+@pytest.mark.parametrize("history, question, standalone", [
+    # a growth rate belongs to the old indicator: the new one is asked for as its report states it
+    (["济南2023年地区生产总值增长多少", "那一般公共预算收入呢"], "进出口总额呢？", "济南2023年进出口总额多少"),
+    (["商丘2024年GDP增长目标是多少"], "固投呢？", "商丘2024年固投增长目标是多少"),  # a target keeps its kind
+    (["2024年盘锦进出口总额增长了多少？"], "总额达到了多少？", "盘锦2024年进出口总额达到了多少"),  # its head noun
+    (["济南2023年进出口总额是多少"], "出口增长了多少", "济南2023年出口增长了多少"),  # a part is an indicator
+    (["福州2023年地方一般公共预算收入是多少？"], "社会消费品零售总额呢", "福州2023年社会消费品零售总额是多少"),
+])
+def test_a_new_indicator_is_asked_as_its_own(history, question, standalone):
+    from assistant.answer.followup import resolve_followup
+
+    assert resolve_followup(question, history, _reader(["济南", "商丘", "盘锦", "福州"])) == standalone
+
+
+@pytest.mark.parametrize("question, standalone", [
+    ("跟济南比呢", "盘锦和济南2024年GDP增长多少"),
+    ("和济南相比哪个高", "盘锦和济南2024年GDP增长哪个高"),
+    ("它和济南比哪个高", "盘锦和济南2024年GDP增长哪个高"),
+    ("那沈阳和济南分别是多少", "沈阳和济南2024年GDP增长分别是多少"),  # both sides named: 盘锦 is not one
+    ("同期沈阳呢", "沈阳2024年GDP增长多少"),  # 同期 is no comparison
+])
+def test_a_comparison_with_a_new_entity_keeps_the_old_one(question, standalone):
+    from assistant.answer.followup import resolve_followup
+
+    assert resolve_followup(question, ["盘锦2024年GDP增长多少"], _reader(["盘锦", "济南", "沈阳"])) == standalone
+
+
+@pytest.mark.parametrize("question, standalone", [
+    ("换成内江呢", "内江2024年GDP增长多少"),  # words that only lead in are no topic
+    ("请问沈阳呢", "沈阳2024年GDP增长多少"),
+    ("前一年呢", "盘锦2023年GDP增长多少"),  # counted from the year asked before
+    ("下一年的目标呢", "盘锦2025年GDP增长目标是多少"),
+])
+def test_lead_in_words_and_years_counted_from_the_last_turn(question, standalone):
+    from assistant.answer.followup import resolve_followup
+
+    assert resolve_followup(question, ["盘锦2024年GDP增长多少"], _reader(["盘锦", "内江", "沈阳"])) == standalone
+
+
+def test_this_year_without_an_entity_is_no_one_year():
+    """Entities whose latest reports differ have each their own 今年: the question names none, so it gets
+    no year rather than the year of whichever entity reported last."""
+    u = _reader(["沈阳", "盘锦"], {"沈阳": 2024, "盘锦": 2025, None: 2025})
+    assert u("今年的重点工作有哪些").years == []
+    assert u("盘锦今年的重点工作有哪些").years == [2025] and u("沈阳去年GDP增长多少").years == [2023]
+    assert _reader(["盘锦"], {"盘锦": 2025, None: 2025})("今年的重点工作有哪些").years == [2025]  # one entity: its year
+
+
+def test_a_vague_this_year_question_is_asked_back_or_answered_per_city(qa):
+    a = qa.ask("今年的重点工作有哪些？")
+    per_city = any(n.startswith("问题没有指明对象") for n in a.notes)
+    assert a.refusal_reason == "clarify" or per_city, a.answer
+    if per_city:
+        assert len({c.city for c in a.citations}) >= 2
+
+
+@pytest.mark.parametrize("history, question, figure", [
+    (["济南2023年地区生产总值增长多少", "那一般公共预算收入呢"], "进出口总额呢？", "2189亿元"),
+    (["盘锦2024年GDP增长多少"], "实际利用外资呢", "7.5亿美元"),
+    (["盘锦2024年城镇新增就业多少人", "2025年目标是多少"], "那2023年实际新增多少？", "2.3万人"),
+    (["福州2024年地区生产总值增长目标是多少"], "该市2023年实际增长了多少？", "5.3%左右"),
+])
+def test_follow_ups_are_answered_with_the_figure_meant(qa, history, question, figure):
+    a = qa.ask(question, history=history)
+    assert not a.refused and figure in a.answer, (a.standalone_question, a.answer)

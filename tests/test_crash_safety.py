@@ -134,3 +134,45 @@ def test_killed_ingests_leave_a_consistent_index_and_rerun_completes(settings):
     assert qa.store.count() == sum(per_file.values())  # nothing left over from the killed runs
     summary = qa.ingest()
     assert {o.status for o in summary.outcomes} == {"unchanged"}
+
+
+DELETE_SCRIPT = r"""
+import sys
+from pathlib import Path
+
+from assistant.qa import ReportQA
+from assistant.settings import Settings
+from tests.fakes import BigramEmbedder
+
+settings = Settings(data_dir=Path(sys.argv[1]), home_dir=Path(sys.argv[2]), _env_file=None)
+qa = ReportQA(settings, BigramEmbedder())
+qa.remove(sys.argv[3], settings.data_dir / sys.argv[3])
+print("REMOVED", flush=True)
+"""
+
+
+def test_a_delete_in_another_process_racing_an_ingest_leaves_a_consistent_index(settings):
+    """Two real processes on one index: one ingests a new version of a file (slowly, batch by batch),
+    the other deletes that file meanwhile. The delete waits for the ingest's lock, so whichever order
+    they commit in, a fresh process finds the index whole and the file gone, with nothing left over."""
+    shutil.copy(SAMPLE_DIR / FILES[0], settings.data_dir / FILES[0])
+    shutil.copy(SAMPLE_DIR / FILES[2], settings.data_dir / "r.txt")
+    ReportQA(settings, BigramEmbedder()).ingest()
+    shutil.copy(SAMPLE_DIR / FILES[1], settings.data_dir / "r.txt")  # a new version under the same name
+    ingest = start_ingest(settings)
+    assert ingest.stdout is not None
+    for line in ingest.stdout:  # the ingest is inside its work: some batches of the new version stored
+        if line.startswith("PROGRESS") and int(line.split()[1]) >= 2:
+            break
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
+    env.update(ANONYMIZED_TELEMETRY="False", PYTHONPATH=str(ROOT))
+    delete = subprocess.run([sys.executable, "-c", DELETE_SCRIPT, str(settings.data_dir), str(settings.home_dir), "r.txt"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out, _ = ingest.communicate(timeout=300)
+    assert delete.returncode == 0 and "REMOVED" in delete.stdout, delete.stderr[-2000:]
+    assert ingest.returncode == 0 and "DONE" in out
+    per_file, stored = inspect(settings)
+    assert not (settings.data_dir / "r.txt").exists()
+    assert list(per_file) == [FILES[0]] and stored == per_file[FILES[0]]  # the deleted file left no chunk behind
+    qa = ReportQA(settings, BigramEmbedder())
+    assert qa.check() == [] and {o.status for o in qa.ingest().outcomes} == {"unchanged"}

@@ -79,7 +79,8 @@ def test_perturbation_variants():
     assert v["full-width digits"] == "盘锦２０２４年GDP增长多少？"
     assert v["extra spaces"].split() == ["盘锦", "2024", "年", "GDP", "增长多少？"]
     assert v["synonym"] == "盘锦2024年地区生产总值增长多少？"
-    assert "synonym" not in variants("福州城镇新增就业多少人")  # no term with a known other word: no variant
+    assert "synonym" not in variants("福州常住人口多少人")  # no term with a known other word: no variant
+    assert variants("福州城镇新增就业多少人")["synonym"] == "福州新增城镇就业多少人"  # the report's other wording
 
 
 def test_the_gate_lets_one_question_flip_on_a_small_split(tmp_path):

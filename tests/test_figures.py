@@ -12,6 +12,7 @@ from assistant.evaluation.metrics import relation_correct
 from assistant.ingest.figures import extract_figures
 from assistant.qa import ReportQA
 from assistant.records import Chunk
+from tests.builders import make_docx, make_pdf
 from tests.fakes import BigramEmbedder
 
 
@@ -32,6 +33,8 @@ def test_figures_are_read_with_exact_offsets_kind_and_basis():
         assert f.kind == "expected" and f.period == 2024 and f.measure == "growth"
     assert by["地区生产总值"].value == 3.5 and by["地区生产总值"].qualifier == "左右"
     assert by["一般公共预算收入"].basis == "高于全省2.8个百分点"  # how it compares, not a figure of its own
+    both = extract_figures(_chunk("一般公共预算收入比上年增长6.8%、高于全省2.8个百分点；地区生产总值同比增长2%左右。"))
+    assert [f.basis for f in both] == ["比上年，高于全省2.8个百分点", "同比"]
     assert by["单位地区生产总值能耗"].value == -3.2
 
 
@@ -56,6 +59,85 @@ def test_plan_sections_hold_targets_and_company_reports_their_year():
 def test_years_dates_ordinals_and_names_are_not_figures():
     figs = extract_figures(_chunk("2024年1月10日，在第十八届第3次会议上，建成5G基站，G15高速通车。"))
     assert figs == []
+
+
+def test_a_count_before_its_noun_and_a_rank_name_what_they_count():
+    text = "全市实现全口径退税40.3亿元，为473户市场主体办理延期还本付息，一般公共预算收入完成121.4亿元，位居全省第5；电子商务交易额全国第一。"
+    by = {(f.measure, f.value): f for f in extract_figures(_chunk(text))}
+    assert by[("count", 473)].indicator == "市场主体"  # not the refund carried over from the figure before
+    assert by[("rank", 5)].indicator == "一般公共预算收入" and by[("rank", 5)].unit == ""
+    assert by[("rank", 1)].indicator == "电子商务交易额"
+    assert not extract_figures(_chunk("推动30万吨级原油码头建设，第一产业稳步发展。"))  # a class of berth, an ordinal
+
+
+def test_percentages_in_words_and_a_year_in_the_clause():
+    figs = extract_figures(_chunk("储能系统单位制造成本同比下降约百分之二十六，力争到2026年末存栏奶牛达到7.5万头。",
+                                  period=None, year=2024, profile="company"))
+    cost, cows = figs
+    assert (cost.indicator, cost.value, cost.qualifier, cost.basis) == ("储能系统单位制造成本", -26, "约", "同比")
+    assert cost.text == "储能系统单位制造成本同比下降约百分之二十六"
+    assert (cows.indicator, cows.base_value, cows.period) == ("存栏奶牛", 75000, 2026)
+
+
+def test_respective_lists_share_heads_and_tails():
+    figs = extract_figures(_chunk("城乡居民人均可支配收入分别增长5.5%左右和6.5%以上；第一产业、服务业增加值分别增长4.2%、8.2%；"
+                                  "废钢、铁精粉分别增长54.9%、27.4%。"))
+    assert [(f.indicator, f.value) for f in figs] == [
+        ("城镇居民人均可支配收入", 5.5), ("农村居民人均可支配收入", 6.5), ("第一产业增加值", 4.2), ("服务业增加值", 8.2),
+        ("废钢", 54.9), ("铁精粉", 27.4)]
+
+
+def test_a_segment_label_names_its_figures():
+    figs = extract_figures(_chunk("1. 储能电池系统：营业收入31.42亿元，比上年增长58.34%；", period=None, year=2022, profile="company"))
+    assert {f.indicator for f in figs} == {"储能电池系统营业收入"}  # the segment's revenue, not the company's
+    plan = extract_figures(_chunk("主要预期目标是：地区生产总值增长5.5%左右。", period=2025))
+    assert plan[0].indicator == "地区生产总值"
+
+
+TABLE = [["指标（单位：亿元）", "2023年", "2024年", "增长（%）"], ["地区生产总值", "1100", "1234.5", "5.2"],
+         ["一般公共预算收入", "80.1", "86.3", "7.7"]]
+
+
+@pytest.mark.parametrize("name, document", [
+    ("表.docx", lambda: make_docx([("title", "2025年鞍山市政府工作报告"), ("h1", "一、2024年工作回顾"),
+                                   ("p", "主要指标完成情况如下。"), ("table", TABLE)])),
+    ("表.pdf", lambda: make_pdf(["#2025年鞍山市政府工作报告", "本报告回顾过去一年的工作。", "#一、2024年工作回顾", "主要指标完成情况如下。", TABLE],
+                                running_header=None)),
+])
+def test_table_cells_are_figures_of_their_row_and_column(settings, name, document):
+    """A DOCX or PDF table: each value is the row's indicator in the column's year, with the header's unit."""
+    (settings.data_dir / name).write_bytes(document())
+    qa = ReportQA(settings, BigramEmbedder())
+    qa.ingest()
+    cells = {(f.indicator, f.period, f.measure): f for f in qa.figures(entity="鞍山")}
+    assert cells[("地区生产总值", 2023, "level")].base_value == 1100
+    assert cells[("地区生产总值", 2024, "level")].value_text == "1234.5亿元"
+    assert cells[("一般公共预算收入", 2024, "growth")].value == 7.7
+    text = qa.document_text(name)
+    assert all(text[f.start : f.end] == f.text for f in cells.values())
+
+
+def test_a_financial_table_takes_its_unit_line_change_column_and_share_rows():
+    text = ("单位：亿元\n主要会计数据：营业收入；2023年：71.38；2022年（上年同期）：58.64；本期比上年同期增减：21.73%\n"
+            "主要财务指标：研发投入占营业收入的比例；2023年：5.41%；2022年：5.20%")
+    cells = [(f.period, f.measure, f.value, f.unit) for f in extract_figures(_chunk(text, period=None, year=2023, profile="company"))]
+    assert cells == [(2023, "level", 71.38, "亿元"), (2022, "level", 58.64, "亿元"), (2023, "growth", 21.73, "%"),
+                     (2023, "share", 5.41, "%"), (2022, "share", 5.2, "%")]
+
+
+def test_a_figure_another_report_states_otherwise_is_shown_as_a_conflict(settings):
+    (settings.data_dir / "a.txt").write_text("2025年鞍山市政府工作报告\n\n一、2024年工作回顾\n过去一年，预计全市地区生产总值增长5.2%，"
+                                             "一般公共预算收入增长3%。\n", encoding="utf-8")
+    (settings.data_dir / "b.txt").write_text("2025年鞍山市政府工作报告（修订稿）\n\n一、2024年工作回顾\n过去一年，全市地区生产总值增长4.8%，"
+                                             "一般公共预算收入增长3%。\n", encoding="utf-8")
+    qa = ReportQA(settings, BigramEmbedder())
+    qa.ingest()
+    a = qa.ask("鞍山2024年地区生产总值增长多少")
+    assert len(a.conflicts) == 1  # one note for the pair, though both reports are cited
+    c = a.conflicts[0]
+    assert {c["stated"]["value"], c["other"]["value"]} == {"5.2%", "4.8%"} and c["indicator"] == "地区生产总值"
+    assert any("两份报告不一致" in n and "5.2%" in n and "4.8%" in n for n in a.notes)
+    assert not qa.ask("鞍山2024年一般公共预算收入增长多少").conflicts  # the same value: no conflict
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +179,23 @@ def test_series_is_a_cited_table(ledger_qa):
     years = [row["year"] for row in a.series]
     assert years == sorted(years) and len(years) >= 3
     assert all(f"[{row['n']}]" in a.answer for row in a.series)
+
+
+def test_no_conflict_where_the_reports_agree(ledger_qa):
+    for question in ("盘锦2024年GDP增长多少", "盘锦2024年GDP增长目标完成了吗", "盘锦历年GDP增速"):
+        assert ledger_qa.ask(question).conflicts == []  # an estimate and a goal of one year do not disagree
+
+
+def test_recent_years_and_a_change_between_two_years(ledger_qa):
+    a = ledger_qa.ask("盘锦一般公共预算收入近两年增长情况")
+    assert [row["year"] for row in a.series] == [2023, 2024] and {row["kind"] for row in a.series} != {"target"}
+    b = ledger_qa.ask("盘锦2023年实际利用外资比2024年多还是少")
+    assert "9.49亿美元" in b.answer and "7.5亿美元" in b.answer
+    assert relation_correct(b.answer, {"higher": "2023年", "lower": "2024年"}) == 1.0
+    d = ledger_qa.ask("盘锦2022年和2024年PM2.5浓度有变化吗")  # PM2.5平均浓度 in one report; no sentence states both
+    assert not d.refused and "2022年与2024年持平" in d.answer and d.answer.count("29微克/立方米") == 2
+    c = ledger_qa.ask("盘锦2024年实际利用外资比2023年增长多少")  # worked out from both years' figures
+    assert "减少1.99亿美元" in c.answer and "下降20.97%" in c.answer and len(c.citations) >= 2
 
 
 def test_a_missing_side_is_said_not_guessed(ledger_qa):

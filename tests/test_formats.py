@@ -12,7 +12,7 @@ import pytest
 
 from assistant.errors import IngestError
 from assistant.ingest.chunking import Chunker, heading_of
-from assistant.ingest.formats import table_lines
+from assistant.ingest.formats import normalize_line, table_lines
 from assistant.ingest.formats.docx import chinese_number, numeral
 from assistant.ingest.loading import load_document
 from assistant.ingest.parsing import parse_document
@@ -145,7 +145,7 @@ def test_pdf_latin_words_keep_their_spaces_across_lines(settings):
 def test_scanned_pdf_has_no_text_layer(settings):
     with pytest.raises(IngestError) as exc:
         load_document(write(settings, "扫描件.pdf", make_scanned_pdf()), settings.data_dir)
-    assert exc.value.source == "扫描件.pdf" and "no text layer (scanned?)" in exc.value.reason
+    assert exc.value.source == "扫描件.pdf" and "PDF 没有文字层（可能是扫描件）：暂不支持 OCR" in exc.value.reason
 
 
 def test_single_page_pdf_without_header(settings):
@@ -203,6 +203,108 @@ def test_docx_outline_level_style_is_a_heading(settings):
     assert doc.text.split("\n") == ["一、总体要求", "坚持稳中求进工作总基调。"]
 
 
+def _python_docx_text(raw: bytes) -> str:
+    """The text the former reader took through python-docx's objects: the oracle of the XML reader."""
+    import docx
+    from docx.table import Table
+
+    from assistant.ingest.formats import TextBuilder
+    from assistant.ingest.formats.docx import Block, _render
+
+    blocks = []
+    for item in docx.Document(io.BytesIO(raw)).iter_inner_content():
+        if isinstance(item, Table):
+            rows = []
+            for row in item.rows:
+                cells, seen = [], None
+                for cell in row.cells:
+                    if cell._tc is not seen:
+                        cells.append(cell.text)
+                    seen = cell._tc
+                rows.append(cells)
+            blocks.append(Block("t", table_lines(rows)))
+            continue
+        lines = [t for t in (normalize_line(t) for t in item.text.split("\n")) if t]
+        style = item.style
+        name = (style.name or "") if style is not None else ""
+        level = 0 if re.match(r"^(?:title|标题)$", name, re.I) else None
+        if level is None and (m := re.match(r"^(?:heading|标题)\s*(\d)$", name, re.I)):
+            level = max(1, int(m.group(1)))
+        for element in (item._p, style.element if style is not None and level is None else None):
+            vals = element.xpath("./w:pPr/w:outlineLvl/@w:val") if element is not None and level is None else []
+            if vals and vals[0].isdigit() and int(vals[0]) < 9:
+                level = int(vals[0]) + 1
+        if lines:
+            blocks.append(Block("h", lines, level) if level is not None and len(lines) == 1 else Block("p", lines))
+    builder = TextBuilder()
+    for line in _render(blocks):
+        builder.line(line)
+    return builder.text()
+
+
+def _tricky_docx(seed: int) -> bytes:
+    """Headings of every level, titles, merged cells both ways, breaks, tabs, hyperlinks, unknown styles."""
+    import random
+
+    import docx
+    from docx.enum.text import WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rnd = random.Random(seed)
+    d = docx.Document()
+    for i in range(40):
+        k = rnd.random()
+        if k < 0.15:
+            d.add_heading(f"第{i}部分", rnd.randint(0, 4))
+        elif k < 0.3:
+            rows, cols = rnd.randint(2, 4), rnd.randint(2, 4)
+            t = d.add_table(rows=rows, cols=cols)
+            for r in range(rows):
+                for c in range(cols):
+                    t.cell(r, c).text = rnd.choice(["指标", "2024年", "1234亿元", "", "增长\n5%", "a\tb"])
+            t.cell(0, 0).merge(t.cell(0, 1))
+            t.cell(1, cols - 1).merge(t.cell(rows - 1, cols - 1))
+        else:
+            p = d.add_paragraph(rnd.choice(["", "全市地区生产总值增长5.2%。", "一般公共预算收入\u3000增长"]))
+            p.add_run(rnd.choice(["第二句", "\t制表", "换行\n之后"])).add_break(rnd.choice([WD_BREAK.LINE, WD_BREAK.PAGE]))
+            p.add_run("断行后")
+            if rnd.random() < 0.3:
+                p.style = d.styles[rnd.choice(["Title", "Heading 2", "List Bullet", "Quote"])]
+            if rnd.random() < 0.2:
+                link, run, text = OxmlElement("w:hyperlink"), OxmlElement("w:r"), OxmlElement("w:t")
+                text.text = "链接文字"
+                run.append(text)
+                link.append(run)
+                p._p.append(link)
+            if rnd.random() < 0.2:
+                pstyle = OxmlElement("w:pStyle")
+                pstyle.set(qn("w:val"), rnd.choice(["NoSuchStyle", "TableGrid"]))  # unknown, not a paragraph style
+                p._p.get_or_add_pPr().insert(0, pstyle)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def test_docx_text_is_what_python_docx_reads(settings):
+    """The XML reader keeps python-docx's text exactly: chunk offsets and ids do not move."""
+    docs = {"report.docx": make_docx(REPORT_DOCX)}
+    docs.update({f"tricky{seed}.docx": _tricky_docx(seed) for seed in range(6)})
+    for name, raw in docs.items():
+        assert load_document(write(settings, name, raw)).text == _python_docx_text(raw), name
+
+
+def test_a_long_docx_is_read_without_per_paragraph_style_lookups(settings):
+    import time
+
+    raw = make_docx([("h2", "重点任务") if i % 50 == 0 else ("p", f"{i}、" + paragraph(i % 7 + 1)) for i in range(5000)])
+    t0 = time.perf_counter()
+    doc = load_document(write(settings, "long.docx", raw))
+    print(f"5,000-paragraph DOCX read in {(time.perf_counter() - t0) * 1000:.0f} ms")
+    lines = doc.text.split("\n")
+    assert len(lines) == 5000 and lines[:2] == ["一、重点任务", "1、" + paragraph(2)] and lines[-100] == "九十九、重点任务"
+
+
 def test_heading_numerals_match_the_chunker():
     assert [chinese_number(n) for n in (1, 9, 10, 11, 20, 23, 99)] == ["一", "九", "十", "十一", "二十", "二十三", "九十九"]
     for level in (1, 2, 3, 4):
@@ -251,6 +353,46 @@ def test_html_br_separated_page(settings):
     doc = load_document(write(settings, "br.htm", page))
     assert doc.text.split("\n") == ["2024年某市政府工作报告", "一、2023年工作回顾", "地区生产总值增长5.2%，财政收入增长8.3%。",
                                     "二、2024年工作安排", "地区生产总值增长5.5%左右，城镇新增就业2万人。"]
+
+
+def _nested_page(tag: str, levels: int) -> str:
+    return ("<html><body>" + "".join(f"<{tag}>第{i}段地区生产总值增长" for i in range(levels)) + f"</{tag}>" * levels
+            + "</body></html>")
+
+
+@pytest.mark.parametrize("tag", ["span", "div"])
+def test_html_nested_20000_deep_is_refused_by_depth_or_read_in_linear_time(settings, tag):
+    """Each element's text is measured once (it was re-read per ancestor: 20,000 spans took ~50 s).
+    Nested blocks beyond the depth budget are refused before parsing: the parser's own cost grows with
+    the square of their depth."""
+    import time
+
+    from assistant.ingest.loading import ReadLimits
+
+    path = write(settings, f"deep-{tag}.html", _nested_page(tag, 20_000))
+    t0 = time.perf_counter()
+    try:
+        doc = load_document(path, settings.data_dir, limits=ReadLimits(html_depth=10_000))
+        outcome = "parsed"
+    except IngestError as exc:
+        assert "REPORTQA_MAX_HTML_DEPTH" in exc.reason and "20,000" in exc.reason
+        outcome = "refused"
+    print(f"20,000 nested <{tag}>: {outcome} in {time.perf_counter() - t0:.2f}s")
+    assert outcome == ("parsed" if tag == "span" else "refused")  # inline elements do not count
+    if outcome == "parsed":
+        assert "地区生产总值增长" in doc.text
+    t0 = time.perf_counter()
+    doc = load_document(path, settings.data_dir, limits=ReadLimits(html_depth=100_000))
+    print(f"20,000 nested <{tag}> within a raised budget: parsed in {time.perf_counter() - t0:.2f}s")
+    assert "地区生产总值增长" in doc.text
+
+
+def test_html_depth_counts_blocks_not_sloppy_markup():
+    from assistant.ingest.formats.html import nesting_depth
+
+    assert nesting_depth(GOV_PAGE) == 3
+    assert nesting_depth("<div><p>一<p>二<li>三<font>四<br><img src=x></div></div></div><div>") == 1
+    assert nesting_depth("<DIV class=a><!-- <div><div> --><script>s='<div><div>'</script><section></section></DIV>") == 2
 
 
 # --- shared helpers --------------------------------------------------------------------------------

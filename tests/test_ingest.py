@@ -168,8 +168,8 @@ def test_bad_files_are_skipped_with_reasons(settings):
     result = parse_paths([d], settings)
     reasons = {e.source: e.reason for e in result.skipped}
     assert set(reasons) == {"empty.txt", "blank.txt", "image.txt", "latin.txt"}
-    assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.txt"]
-    assert "binary" in reasons["image.txt"] or "undecodable" in reasons["image.txt"]
+    assert reasons["empty.txt"] == "空文件" and reasons["blank.txt"].startswith("空文件")
+    assert "不是文本文件" in reasons["image.txt"] or "无法识别文字编码" in reasons["image.txt"]
     assert all(str(e).startswith(e.source + ":") for e in result.skipped)
     assert [f.document.source for f in result.files] == ["good.txt"]
     assert result.reports[0].city == "某" or result.reports[0].city == "某市"
@@ -182,5 +182,5 @@ def test_size_limit_and_unsupported_type(settings):
     other.write_text("x", encoding="utf-8")
     result = parse_paths([settings.data_dir, other], settings)
     reasons = {e.source: e.reason for e in result.skipped}
-    assert "over the limit" in reasons["big.txt"] and "REPORTQA_MAX_FILE_MB" in reasons["big.txt"]
-    assert "unsupported file type .xyz" in reasons["notes.xyz"]
+    assert reasons["big.txt"] == "文件大小 0.011 MB，超过 0.001 MB 的上限（REPORTQA_MAX_FILE_MB）"
+    assert reasons["notes.xyz"].startswith("不支持的文件类型 .xyz；支持：") and ".pdf" in reasons["notes.xyz"]

@@ -7,7 +7,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant.answer.answerers import LLMAnswerer
 from assistant.answer.citations import cited_numbers, statements, strip_invalid
-from assistant.answer.prompting import available, load_prompt, render
+from assistant.answer.prompting import available, load_prompt, render, with_figures
 from assistant.qa import ReportQA
 from assistant.records import Answer
 from tests.fakes import BigramEmbedder, scripted
@@ -31,8 +31,9 @@ def make_qa(settings, llm) -> ReportQA:
 
 
 def test_every_prompt_renders():
-    assert {"system", "answer", "condense", "judge"} <= set(available())
+    assert {"system", "answer", "condense", "judge", "figures"} <= set(available())
     assert "<passages>" in render("answer", passages="[1] x", question="q")
+    assert "<figures>\n[1] x\n</figures>" in render("figures", figures="[1] x")
     assert render("condense", history="用户：a", question="b").strip()
     assert render("judge", passages="p", question="q", answer="a").strip()
     with pytest.raises(Exception, match="needs"):
@@ -113,3 +114,40 @@ def test_prompt_fences_passages(index_dir):
     system, human = LLMAnswerer(None).messages("问题", passages)
     assert "指令" in system.content and "<passages>" in human.content
     assert human.content.index("<passages>") < human.content.index("[1] 《") < human.content.index("</passages>")
+
+
+def test_prompt_carries_the_ledger_lines_of_the_retrieved_chunks(index_dir):
+    llm = scripted("盘锦2024年地区生产总值增长3.5%左右[1]。")
+    qa = make_qa(index_dir, llm)
+    ans = qa.ask("盘锦2024年地区生产总值增长多少？")
+    _, human = llm.prompts[0]
+    prompt = human.content
+    block = prompt[prompt.index("<figures>") + len("<figures>") : prompt.index("</figures>")].strip().splitlines()
+    assert prompt.index("</passages>") < prompt.index("<figures>") < prompt.index("问题：")
+    by_chunk = {c.n: c.chunk_id for c in ans.context}
+    ledger = {f.chunk_id for f in qa.figures()}
+    assert block and all(int(line[1 : line.index("]")]) in by_chunk for line in block)  # numbered like passages
+    n = next(c.n for c in ans.context if "增长3.5%左右" in c.text)
+    assert f"[{n}] 盘锦 · 2024 · 地区生产总值 · 增长3.5%左右（预计）" in block
+    assert {by_chunk[int(line[1 : line.index("]")])] for line in block} <= set(ledger)  # only retrieved chunks'
+
+
+def test_with_figures_puts_the_block_after_the_passages():
+    prompt = render("answer", passages="[1] x", question="q")
+    assert with_figures(prompt, []) == prompt
+    out = with_figures(prompt, ["[1] 盘锦 · 2024 · 地区生产总值 · 增长3.5%左右"])
+    assert out.index("</passages>") < out.index("<figures>") < out.index("问题：q")
+
+
+def test_llm_numbers_are_checked_against_the_cited_passages(index_dir):
+    copied = make_qa(index_dir, scripted("盘锦2024年地区生产总值增长3.5%左右[1]。")).ask("盘锦2024年地区生产总值增长多少？")
+    assert copied.unverified_numbers == [] and copied.to_dict()["unverified_numbers"] == []
+    text = "盘锦2024年地区生产总值增长9.9%[1]。"
+    invented = make_qa(index_dir, scripted(text)).ask("盘锦2024年地区生产总值增长多少？")
+    at = text.index("9.9%")
+    assert invented.answer == text and invented.unverified_numbers == [{"text": "9.9%", "start": at, "end": at + 4}]
+
+
+def test_the_extractive_fallback_lists_no_numbers(index_dir):
+    ans = make_qa(index_dir, FailingChat(messages=iter([]))).ask("济南2024年GDP增长目标是多少？")
+    assert ans.error and ans.unverified_numbers == []

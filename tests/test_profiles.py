@@ -180,3 +180,141 @@ def test_short_names_years_and_today_for_other_kinds(tmp_path):
     assert not ans.refused and "7.1天" in ans.answer
     assert normalize_question("澄川新能22年营收多少") == "澄川新能2022年营收多少"
     assert normalize_question("连续38年保持稳产") == "连续38年保持稳产" and normalize_question("近10年") == "近10年"
+
+
+# --- answers on other kinds of reports --------------------------------------------------------------
+KINDS = {
+    # a half-year report: its parts' figures come numbered after the whole's
+    "恒锐建材2024年半年度报告.txt": (
+        "恒锐建材集团股份有限公司\n2024年半年度报告\n证券代码：002917　证券简称：恒锐建材\n披露日期：2024年8月27日\n"
+        "第一节 经营情况概述\n报告期内，公司实现营业收入84.37亿元，同比下降5.76%；实现归属于上市公司股东的净利润"
+        "3.26亿元，同比下降20.63%。董事会、股东大会运作规范。\n第二节 分产品情况\n"
+        "1. 水泥及熟料：营业收入51.20亿元，同比下降8.1%；\n2. 商品混凝土：营业收入21.05亿元，同比下降3.2%；\n"
+        "3. 骨料：营业收入7.46亿元，同比增长12.6%。\n"),
+    "青岚一院出院记录.txt": (
+        "青岚市第一人民医院\n出 院 记 录\n科别：消化内科　　床号：27床　　住院号：20240304117\n"
+        "姓名：蒋文涛　　性别：男　　年龄：46岁\n入院日期：2024年3月4日　　出院日期：2024年3月19日　　住院天数：15天\n"
+        "一、入院诊断\n急性胰腺炎（高脂血症性，中度重症）\n二、诊疗经过\n入院后予以禁食禁水、持续胃肠减压及液体复苏。"
+        "3月5日复查甘油三酯降至11.2 mmol/L，3月7日降至4.3 mmol/L，停用静脉胰岛素泵入。因甘油三酯下降满意，未行血浆置换治疗。\n"
+        "三、会诊情况\n住院期间先后请营养科、内分泌科、心血管内科会诊共4次。3月16日经内分泌科韦明哲主任医师会诊，"
+        "患者糖化血红蛋白9.1%，提示近3个月血糖控制不佳，建议出院后改为口服降糖方案联合基础胰岛素。\n"
+        "四、住院费用\n本次住院总费用为46,382.65元，其中药品费17,906.20元，检查检验费11,284.00元。\n"),
+    "青岚中院民事判决书.txt": (
+        "青岚市中级人民法院\n民 事 判 决 书\n（2023）青01民终1234号\n上诉人（原审被告）：青岚市恒拓机电设备有限公司。\n"
+        "被上诉人（原审原告）：澄江县晟丰精密制造有限公司。\n恒拓公司上诉请求：撤销一审判决，改判恒拓公司仅需支付货款1,651,000元。\n"
+        "本院认为，恒拓公司在二审庭审中确认，其未就设备质量问题向晟丰公司发出过书面通知。\n"
+        "判决如下：驳回上诉，维持原判。本判决为终审判决。\n"),
+    "青岚大学2023年度部门决算说明.txt": (
+        "青岚大学2023年度部门决算说明\n一、\"三公\"经费支出情况\n2023年度一般公共预算财政拨款\"三公\"经费支出163.58万元，"
+        "完成预算的77.90%，比上年的138.27万元增加25.31万元，增长18.30%。增加的主要原因是国际交流合作逐步恢复正常，"
+        "出访团组数量增加。\n二、机关运行经费\n2023年度学校机关运行经费支出1,284.36万元，比上年的1,354.80万元减少70.44万元，"
+        "下降5.20%，主要原因是推行无纸化办公、压减会议数量，办公费和印刷费支出减少。\n"),
+    "澄江县2024年政府工作报告.txt": (
+        "澄江县2024年政府工作报告\n——2024年1月16日在澄江县第十八届人民代表大会第三次会议上\n澄江县人民政府县长　杨志远\n"
+        "各位代表：\n现在，我代表县人民政府向大会报告工作，请予审议。\n一、2023年工作回顾\n过去一年，全县粮食生产实现"
+        "“二十连丰”，全年粮食总产量达到27.6万吨，比上年增加0.8万吨。一般公共预算收入完成9.82亿元，增长7.3%。\n"
+        "二、2024年工作安排\n2024年经济社会发展的主要预期目标是：地区生产总值增长6%左右；粮食总产量稳定在27.5万吨以上；"
+        "一般公共预算收入增长5%。\n"),
+    "澄江县2023年预算执行报告.txt": (
+        "关于澄江县2023年预算执行情况和2024年预算草案的报告\n——2024年1月16日在澄江县第十八届人民代表大会第三次会议上\n"
+        "澄江县财政局\n一、2023年预算执行情况\n全县一般公共预算收入完成98236万元，为调整预算的101.8%，比上年增长7.3%。\n"
+        "二、2024年预算草案\n2024年全县一般公共预算收入安排103150万元，比上年增长5.0%。\n"),
+    "青岚市2024年统计公报.html": OPENINGS["bulletin.html"],
+    # a local paper's article: 我市 is the paper's city (来源：青岚日报)
+    "青岚日报一季度经济运行.html": (
+        "<html><head><title>一季度我市经济运行开局良好_青岚日报数字报</title></head><body>"
+        "<h1>一季度我市经济运行开局良好 地区生产总值增长5.8%</h1><p>来源：青岚日报　　发布时间：2024年4月18日 08:30</p>"
+        "<p>本报讯　据市统计局发布的数据，一季度全市实现地区生产总值1286.35亿元，同比增长5.8%。"
+        "全市规模以上工业增加值增长6.9%，我市经济运行开局良好。</p></body></html>"),
+    "青岚市2024年政府工作报告.txt": (
+        "2024年青岚市政府工作报告\n——2024年1月10日在青岚市第十六届人民代表大会第三次会议上\n各位代表：\n"
+        "一、2023年工作回顾\n过去一年，全市新增城镇就业6.2万人，城乡居民收入稳步增长。\n"
+        "二、2024年工作安排\n全市新增城镇就业6万人以上。\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kinds")
+    for name, text in KINDS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    qa = ReportQA(Settings(data_dir=root, home_dir=root / "home", _env_file=None), BigramEmbedder())
+    qa.ingest()
+    return qa
+
+
+@pytest.mark.parametrize("question, expected", [
+    # the whole company's figure, not a numbered part's (1. 水泥及熟料：营业收入51.20亿元)
+    ("恒锐建材2024年上半年营业收入是多少", ["84.37亿元"]),
+    ("恒锐建材2024年上半年净利润是多少", ["3.26亿元"]),
+    # a name the tokenizer does not know (蒋/文/涛) and 住院+号 are terms again; an identifier answers 住院号
+    ("蒋文涛的住院号是多少", ["20240304117"]),
+    # 哪位 asks a person: the sentence naming 韦明哲主任医师, not the one counting consultations
+    ("蒋文涛住院期间内分泌科是哪位主任会诊的", ["韦明哲"]),
+    # 花了多少钱 is asked in the words people use: a document states 总费用
+    ("这次住院一共花了多少钱", ["46,382.65元"]),
+    # the premise (是高脂血症性胰腺炎) counts less than what is asked; 因… states the reason
+    ("蒋文涛是高脂血症性胰腺炎，为什么没有做血浆置换", ["甘油三酯下降满意"]),
+    # the reason is the statement after the one restating what happened
+    ("青岚大学2023年三公经费比上年增加的原因", ["国际交流合作逐步恢复正常"]),
+    # a result, then a target: each part is read with its own year and intent
+    ("澄江县2023年粮食总产量是多少？2024年粮食产量目标定了多少", ["27.6万吨", "27.5万吨"]),
+    # two reports of one county set side by side by their types: one statement from each
+    ("政府工作报告和预算执行报告里，澄江县2023年一般公共预算收入分别是怎么表述的", ["9.82亿元", "98236万元"]),
+    # the paper's article is about 青岚, so a question about 青岚 reads it
+    ("青岚一季度地区生产总值增长多少", ["5.8%"]),
+])
+def test_other_kinds_answer_what_was_asked(kinds, question, expected):
+    a = kinds.ask(question)
+    assert not a.refused, a.refusal_reason
+    assert all(e in a.answer for e in expected), a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "恒锐建材2024年全年净利润是多少",  # a half-year report does not state a whole year
+    "蒋文涛的血型是什么",  # 姓名：蒋文涛 names him and states nothing asked
+    "恒拓公司对二审判决有没有申请再审",  # nothing says 再审: neither yes nor no
+    "青岚2023年地区生产总值是多少",  # the 2024 communiqué states 2024, in every section
+])
+def test_other_kinds_refuse_what_no_sentence_states(kinds, question):
+    a = kinds.ask(question)
+    assert a.refused, a.answer
+
+
+def test_a_whole_year_is_not_read_from_part_of_it(kinds):
+    a = kinds.ask("青岚2024年全年地区生产总值是多少")
+    assert not a.refused and "5,862.37亿元" in a.answer and "1286.35亿元" not in a.answer, a.answer
+    article = next(r for r in kinds.reports() if r.source == "青岚日报一季度经济运行.html")
+    assert (article.profile, article.entity) == ("gov", "青岚")
+
+
+def test_question_terms_put_unknown_words_back_together():
+    from assistant.retrieval.terms import named_terms, question_terms
+    from vectorstore.keyword import KeywordIndex
+
+    words = KeywordIndex().words
+    named = dict(named_terms("蒋文涛的住院号是多少", words))
+    assert named.get("蒋文涛") is True  # a name, cut into 蒋/文/涛 by the tokenizer
+    assert any(t.startswith("住院号") for t in named)
+    # how a question asks is not what it asks; 公司 is the kind of entity, said by the metadata
+    assert question_terms("蒋文涛住院期间内分泌科是哪位主任会诊的", words).count("哪位") == 0
+    assert "几类" not in question_terms("恒锐建材2023年的捐赠分成哪几类", words)
+    assert "公司" not in question_terms("恒拓公司对二审判决有没有申请再审", words)
+    assert "为什么" not in question_terms("为什么没有做血浆置换", words)
+
+
+def test_answer_kinds_read_from_the_profiles():
+    from assistant.answer.answerers import answer_kind
+
+    assert answer_kind("城市建设投资集团2023年净利润是多少") == "amount"  # company amount_words
+    assert answer_kind("这次住院一共花了多少钱") == "amount"
+    assert answer_kind("蒋文涛的住院号是多少") == "code"
+    assert answer_kind("内分泌科是哪位主任会诊的") == "name"
+    assert answer_kind("经营现金流同比增长了多少") == "percent"
+    assert answer_kind("一般公共预算收入增长的目标是多少") != "amount"  # a growth asked, not an amount
+
+
+def test_key_clause_keeps_a_number_with_thousands_separators():
+    sent = ("澄江水泥报告期内净利润同比下降18.9%，主要受当地重点工程进入收尾阶段、水泥需求减少影响；柳溪骨料自2024年4月"
+            "纳入合并范围，4至6月实现净利润4,915万元，对公司利润形成有力补充。")
+    assert key_clause(sent, {"净利润": 3}, lambda t: 1.0 if "万元" in t else 0.0) == "4至6月实现净利润4,915万元"

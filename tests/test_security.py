@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import zipfile
+import zlib
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from assistant.ingest.formats.docx import load_docx
 from assistant.qa import ReportQA
 from assistant.serve.server import build_app
 from assistant.settings import Settings
-from tests.builders import report_text
+from tests.builders import GOV_PAGE, REPORT_DOCX, make_docx, report_text
 from tests.fakes import BigramEmbedder
 
 LOCAL = "http://127.0.0.1:7860"
@@ -63,7 +64,7 @@ def test_a_docx_bomb_is_refused_before_parsing():
     raw = _docx(b'<w:document xmlns:w="x"><w:body>' + body + b"</w:body></w:document>")
     assert len(raw) < 200_000
     t0 = time.perf_counter()
-    with pytest.raises(IngestError, match="zip bomb"):
+    with pytest.raises(IngestError, match="疑似压缩炸弹"):
         load_docx(None, raw, "bomb.docx")
     assert time.perf_counter() - t0 < 5  # refused from the zip directory, not after parsing (generous bound)
 
@@ -73,7 +74,7 @@ def test_text_over_the_character_budget_is_refused_by_name(made):
     (qa.settings.data_dir / "long.txt").write_text(report_text() * 3, encoding="utf-8")
     (qa.settings.data_dir / "ok.txt").write_text(report_text()[:400], encoding="utf-8")
     outcomes = {o.source: o for o in qa.ingest().outcomes}
-    assert outcomes["long.txt"].status == "error" and "REPORTQA_MAX_TEXT_CHARS" in outcomes["long.txt"].message
+    assert outcomes["long.txt"].status == "error" and "个字符的上限（REPORTQA_MAX_TEXT_CHARS）" in outcomes["long.txt"].message
     assert outcomes["ok.txt"].status == "indexed"
 
 
@@ -85,10 +86,72 @@ def test_a_link_out_of_the_data_folder_is_not_followed(made, tmp_path):
     (qa.settings.data_dir / "inside.txt").write_text(report_text("营口"), encoding="utf-8")
     (qa.settings.data_dir / "alias.txt").symlink_to(qa.settings.data_dir / "inside.txt")  # inside: fine
     outcomes = {o.source: o for o in qa.ingest().outcomes}
-    assert outcomes["p.txt"].status == "error" and "outside the data folder" in outcomes["p.txt"].message
+    assert outcomes["p.txt"].status == "error" and "链接指向数据文件夹之外" in outcomes["p.txt"].message
     assert outcomes["inside.txt"].status == "indexed"
     qa2, _ = made(follow_symlinks=True)
     assert {o.source: o.status for o in qa2.ingest().outcomes}["p.txt"] == "indexed"
+
+
+# --- per-file budgets: each file read in a worker process --------------------------------------------
+def _pdf_bomb(inflated_mb: int) -> bytes:
+    """A valid one-page PDF whose content stream inflates from a few hundred KB to `inflated_mb` MB."""
+    packer = zlib.compressobj(9)
+    blank = b" " * (1 << 20)
+    stream = b"".join(packer.compress(blank) for _ in range(inflated_mb)) + packer.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, obj)
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_a_file_over_the_time_budget_is_stopped_and_the_rest_goes_on(made):
+    qa, _ = made(parse_timeout_s=2, max_html_depth=1_000_000)
+    data = qa.settings.data_dir
+    levels = 60_000  # real nesting the HTML parser needs many seconds for (quadratic in depth)
+    (data / "deep.html").write_text("<html><body>" + "<div>段" * levels + "</div>" * levels, encoding="utf-8")
+    (data / "report.docx").write_bytes(make_docx(REPORT_DOCX))  # read by the worker started after the kill
+    (data / "营口.txt").write_text(report_text("营口"), encoding="utf-8")
+    t0 = time.perf_counter()
+    outcomes = {o.source: o for o in qa.ingest().outcomes}
+    print(f"ingest with deep.html stopped at its 2 s budget: {time.perf_counter() - t0:.1f}s")
+    assert outcomes["deep.html"].status == "error"
+    assert "读取超时" in outcomes["deep.html"].message and "REPORTQA_PARSE_TIMEOUT_S" in outcomes["deep.html"].message
+    assert outcomes["report.docx"].status == "indexed" and outcomes["营口.txt"].status == "indexed"
+    assert qa.indexer.check() == []
+
+
+def test_a_file_over_the_memory_budget_is_stopped_and_the_rest_goes_on(made):
+    qa, _ = made(parse_memory_mb=256)
+    data = qa.settings.data_dir
+    bomb = _pdf_bomb(300)
+    assert len(bomb) < 400_000
+    (data / "bomb.pdf").write_bytes(bomb)
+    with open(os.path.join(os.fsencode(data), "政府网页.html".encode("gbk")), "wb") as fh:  # a raw name, through the pipe
+        fh.write(GOV_PAGE.encode("gb18030"))
+    (data / "营口.txt").write_text(report_text("营口"), encoding="utf-8")
+    t0 = time.perf_counter()
+    outcomes = {o.source: o for o in qa.ingest().outcomes}
+    print(f"ingest with a 300 MB PDF bomb under a 256 MB budget: {time.perf_counter() - t0:.1f}s")
+    assert outcomes["bomb.pdf"].status == "error" and "REPORTQA_PARSE_MEMORY_MB" in outcomes["bomb.pdf"].message
+    assert outcomes["政府网页.html"].status == "indexed" and outcomes["营口.txt"].status == "indexed"
+    assert {o.status for o in qa.ingest().outcomes} == {"error", "unchanged"}  # the raw path is kept exactly
+
+
+def test_small_text_files_are_read_without_a_worker(made, monkeypatch):
+    from assistant.ingest.isolation import FileReader
+
+    qa, _ = made()
+    (qa.settings.data_dir / "a.txt").write_text(report_text(), encoding="utf-8")
+    (qa.settings.data_dir / "b.md").write_text(report_text("营口"), encoding="utf-8")
+    monkeypatch.setattr(FileReader, "_start", lambda self, source: pytest.fail(f"a worker started for {source}"))
+    assert {o.status for o in qa.ingest().outcomes} == {"indexed"}
 
 
 class SlowEmbedder(BigramEmbedder):
@@ -131,7 +194,7 @@ def test_check_finds_and_repairs_missing_chunks(made, monkeypatch):
     ids = qa.store.chunk_ids_of("r.txt")
     qa.store.delete_chunks(ids[:2])
     problems = qa.indexer.check()
-    assert len(problems) == 1 and problems[0].repairable and "chunks stored" in problems[0].message
+    assert len(problems) == 1 and problems[0].repairable and "索引中存有" in problems[0].message
     monkeypatch.setenv("REPORTQA_DATA_DIR", str(qa.settings.data_dir))
     monkeypatch.setenv("REPORTQA_HOME_DIR", str(qa.settings.home_dir))
     qa.indexer.repair(problems)
@@ -227,6 +290,19 @@ def test_a_non_ascii_chat_password_is_a_refusal_not_an_error(tmp_path):
         wrong = client.post("/login", data={"username": "u", "password": "密码错误"})
         right = client.post("/login", data={"username": "u", "password": "钥匙key"})
     assert wrong.status_code in (400, 401) and right.status_code == 200
+
+
+def test_guessing_the_chat_password_is_slowed_down_like_api_keys(tmp_path):
+    s = Settings(data_dir=tmp_path / "reports", home_dir=tmp_path / "home", _env_file=None, api_key="s3cret-key")
+    s.data_dir.mkdir()
+    with TestClient(build_app(ReportQA(s, BigramEmbedder()), s), base_url=LOCAL) as client:
+        assert client.post("/login", data={"username": "u", "password": "s3cret-key"}).status_code == 200
+        codes = [client.post("/login", data={"username": "u", "password": f"猜{i}"}).status_code for i in range(11)]
+        blocked = client.post("/login", data={"username": "u", "password": "s3cret-key"})
+        api = client.get("/v1/reports", headers={"X-API-Key": "s3cret-key"})
+    assert codes[:10] == [400] * 10 and codes[10] == 429  # ten wrong passwords a minute, then a wait
+    assert blocked.status_code == 429 and "一分钟后再试" in blocked.json()["detail"]  # even the right one, for now
+    assert api.status_code == 429  # one count per address for the chat and the API
 
 
 def test_api_answers_carry_no_live_markup(made):

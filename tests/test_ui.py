@@ -13,6 +13,7 @@ import pytest
 from assistant.qa import ReportQA
 from assistant.serve.feedback import FeedbackLog, to_eval_item
 from assistant.serve.ui import ChatUI, create_app
+from assistant.serve.ui_figures import FiguresTab
 from assistant.serve.ui_render import answer_markdown, highlight_spans, md_text
 from assistant.serve.uploads import safe_name
 from tests.builders import DALIAN_REPORT
@@ -185,9 +186,137 @@ def test_report_view_marks_the_passage_in_the_whole_report(shared_ui):
     assert marked == __import__("html").escape(chunk.text)
     body = text_of(html.split('<div class="rq-report-body">')[1])
     assert len(body) >= report.end - report.start - 10
-    viewer, tabs = shared_ui.on_open(gr.EventData(None, {"chunk": cid}))
+    viewer, tabs = shared_ui.on_open(turns, gr.EventData(None, {"chunk": cid}))
     assert viewer == html and tabs.selected == "report"
     assert "不在索引中" in shared_ui.report_view("no-such-chunk")
+
+
+def test_citation_marker_carries_the_cited_sentence_for_its_popover(shared_ui):
+    """Hovering or tapping [n] shows the sentence its card highlights, and where it is from."""
+    from html import unescape
+
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    html = turns[0]["html"]
+    answer, cards = html.split('<div class="rq-cards">', 1)
+    tip = re.search(r'<a class="rq-cite" href="#rq-\w+-c1">&#91;1&#93;<span class="rq-tip">(.*?)</span></span></a>',
+                    answer).group(1)
+    source, said = re.fullmatch(r'<span class="rq-tip-src">(.*?)</span><span class="rq-tip-text">(.*)', tip).groups()
+    assert unescape(source) == "《2024年济南市政府工作报告》 · 二、2024年政府工作安排"
+    card_mark = re.search(r'<mark class="rq-hl">(.*?)</mark>', cards).group(1)
+    assert said == card_mark and "地区生产总值增长5.5%以上" in said
+    assert "\n" not in tip and "<script" not in tip
+
+
+def test_cite_tip_falls_back_to_the_passage_opening_and_stays_literal():
+    from assistant.records import Citation
+    from assistant.serve.ui_render import TIP_CHARS, cite_tip
+
+    cit = Citation(n=1, chunk_id="c", report_id="r", source="a.txt", title="《<b>报告</b>", section="",
+                   text="*粗体*[2]" + "长" * 300, start=0, end=310, city="", year=None, period=None, score=0.0)
+    tip = cite_tip(cit, [])
+    assert "<b>" not in tip and "&lt;b&gt;" in tip and r"\*粗体\*\[2\]" in tip  # no HTML, no Markdown
+    said = re.search(r'rq-tip-text">(.*?)</span>', tip).group(1)
+    assert said.endswith("…") and len(said) <= TIP_CHARS + 10
+
+
+def test_report_view_opened_from_a_citation_steps_through_that_answers_citations(shared_ui):
+    _, turns = ask(shared_ui, "济南和沈阳2023年地区生产总值增速分别是多少？")
+    turn = turns[0]
+    cited = sorted(c["n"] for c in turn["citations"])
+    assert len(cited) >= 2, turn["citations"]
+    chunk = {c["n"]: c["chunk_id"] for c in turn["citations"]}
+
+    def open_(n):
+        viewer, _ = shared_ui.on_open(turns, gr.EventData(None, {"turn": turn["id"], "n": n}))
+        return viewer
+
+    first, last = cited[0], cited[-1]
+    viewer = open_(first)
+    marked = re.search(r'<mark class="rq-target rq-soft" id="rq-target">(.*)</mark>', viewer, re.S).group(1)
+    passage = shared_ui.qa.chunk(chunk[first]).text
+    assert re.sub(r"</?mark[^>]*>", "", marked) == __import__("html").escape(passage)  # the passage, lightly
+    strong = re.findall(r'<mark class="rq-hl">(.*?)</mark>', marked, re.S)
+    assert strong and all(s in __import__("html").escape(passage) and len(s) < len(passage) for s in strong)
+    assert f"引用 [{first}]，共 {len(cited)} 条" in viewer
+    links = dict((label, href) for href, label in re.findall(r'<a class="rq-nav" href="#([^"]+)"[^>]*>(.*?)</a>', viewer))
+    assert links == {"‹ 上一条引用": f"rq-{turn['id']}-c{last}",  # cycling: before the first is the last
+                     "下一条引用 ›": f"rq-{turn['id']}-c{cited[1]}"}
+    assert f'<a class="rq-back" href="#rq-{turn["id"]}-c{first}">↑ 返回回答</a>' in viewer  # back to its card
+    assert f'id="rq-{turn["id"]}-c{first}"' in turn["html"]
+    assert f'href="#rq-{turn["id"]}-c{first}"' in open_(last).split('class="rq-nav-links"')[1]  # after the last: the first
+    # 查看原文 of a card names its chunk too: the same view; a click naming no answer gets no nav
+    same, _ = shared_ui.on_open(turns, gr.EventData(None, {"chunk": chunk[first], "turn": turn["id"], "n": first}))
+    assert same == viewer
+    plain, _ = shared_ui.on_open(turns, gr.EventData(None, {"chunk": chunk[first]}))
+    assert 'class="rq-nav"' not in plain and "返回对话" in plain
+    gone, _ = shared_ui.on_open([], gr.EventData(None, {"turn": turn["id"], "n": first}))
+    assert "不在索引中" in gone
+
+
+# --- export and regenerate ---------------------------------------------------------------------
+@pytest.fixture
+def temp_in(tmp_path, monkeypatch):
+    """Files a handler writes to the system temp dir land under tmp_path."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_conversation_exports_as_markdown_with_footnotes_and_as_word_with_the_cited_passages(shared_ui, temp_in):
+    from pathlib import Path
+
+    from docx import Document
+    from docx.enum.text import WD_COLOR_INDEX
+
+    assert [u["interactive"] for u in shared_ui.on_export([])] == [False, False]
+    _, turns = ask(shared_ui, "济南2024年GDP增长目标是多少？")
+    _, turns = ask(shared_ui, "沈阳呢？", turns)
+    md_up, docx_up = shared_ui.on_export(turns)
+    assert md_up["interactive"] and docx_up["interactive"]
+    md, docx = Path(md_up["value"]), Path(docx_up["value"])
+    assert md.parent == docx.parent and md.parent.parent == temp_in and md.suffix == ".md" and docx.suffix == ".docx"
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# 报告问答 · 对话记录") and "共 2 个问题" in text
+    assert "## 1. 济南2024年GDP增长目标是多少？" in text and "## 2. 沈阳呢？" in text
+    assert "*理解为：沈阳" in text  # how the follow-up was read
+    first = shared_ui.qa.ask("济南2024年GDP增长目标是多少？")
+    assert "5.5%" in text and "[1]" in text.split("## 2.")[0]
+    note = f"[1] 《2024年济南市政府工作报告》·二、2024年政府工作安排：“{first.citations[0].text.strip()}”"
+    assert note.replace("\n", "  \n") in text  # the footnote 复制 gives, line breaks kept in Markdown
+    assert "<" not in text
+    # Word: the same questions and answers, each cited passage in full with its cited sentence highlighted
+    doc = Document(str(docx))
+    paras = [p.text for p in doc.paragraphs]
+    assert paras[0] == "报告问答 · 对话记录" and "1. 济南2024年GDP增长目标是多少？" in paras
+    assert any("5.5%" in p and "[1]" in p for p in paras)
+    assert "[1] 《2024年济南市政府工作报告》·二、2024年政府工作安排" in paras
+    assert first.citations[0].text in paras
+    marked = [r.text for p in doc.paragraphs for r in p.runs if r.font.highlight_color == WD_COLOR_INDEX.YELLOW]
+    card_mark = __import__("html").unescape(re.search(r'<mark class="rq-hl">(.*?)</mark>', turns[0]["html"]).group(1))
+    assert marked and marked[0] == card_mark and "地区生产总值增长5.5%以上" in marked[0]
+    # one folder per request: two users (or two answers) never share a file
+    again, _ = shared_ui.on_export(turns)
+    assert Path(again["value"]).parent != md.parent and Path(again["value"]).read_text(encoding="utf-8") == text
+
+
+def test_regenerate_asks_the_last_question_again_with_its_filters_and_replaces_the_answer(shared_ui):
+    _, turns = ask(shared_ui, "沈阳2024年GDP增长目标是多少？")
+    _, turns = ask(shared_ui, "2023年地区生产总值增长多少？", turns, cities=["沈阳"], years=["2024"])
+    assert turns[1]["citations"], turns[1]["answer"]
+    steps = list(shared_ui.regenerate(turns))
+    assert steps[0][0][-1]["content"] == "正在检索相关段落…" and len(steps[0][0]) == 4  # the old answer is gone
+    again = steps[-1][1]
+    assert len(again) == 2 and again[0] == turns[0]
+    old, new = turns[1], again[1]
+    assert new["id"] != old["id"] and new["question"] == old["question"] and new["history"] == old["history"]
+    assert new["filters"] == old["filters"] == {"cities": ["沈阳"], "years": [2024], "report_ids": [], "periods": []}
+    assert {c["title"] for c in new["citations"]} == {"2024年沈阳市政府工作报告"} and "筛选：沈阳" in new["html"]
+    assert [m["content"] for m in steps[-1][0]][:3] == [m["content"] for m in shared_ui.messages(turns)][:3]
+    # a question asked without what came before is asked again so
+    lone = list(shared_ui.respond("那沈阳呢？", turns[:1], alone=True))[-1][1]
+    assert list(shared_ui.regenerate(lone))[-1][1][-1]["history"] == []
+    assert list(shared_ui.regenerate([])) == [([], [])]
 
 
 # --- status and filters -------------------------------------------------------------------------
@@ -276,7 +405,7 @@ def test_upload_rejections_and_name_collisions(ui, tmp_path):
     (src / "b" / "r.txt").write_text(DALIAN.replace("大连", "青岛"), encoding="utf-8")
     rows = ui.upload([str(src / "tool.exe"), str(src / "empty.txt"), str(src / "a" / "r.txt"), str(src / "b" / "r.txt")])
     assert rows[0].status == "error" and "不支持的文件类型 .exe" in rows[0].message
-    assert rows[1].status == "error" and "empty" in rows[1].message
+    assert rows[1].status == "error" and "空文件" in rows[1].message
     assert [r.name for r in rows[2:]] == ["r.txt", "r-2.txt"] and {r.status for r in rows[2:]} == {"indexed"}
     # a file that failed is not kept; the indexed ones are
     assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == ["r-2.txt", "r.txt"]
@@ -327,7 +456,12 @@ def test_create_app_wires_handlers_and_keeps_uploads_off_the_chat_slots(shared_u
     demo = create_app(shared_ui.qa)
     assert isinstance(demo, gr.Blocks) and demo.analytics_enabled is False
     fns = {getattr(f.fn, "__name__", ""): f for f in demo.fns.values()}
-    assert {"respond", "on_upload", "on_like", "on_comment", "on_open", "on_refresh"} <= set(fns)
+    assert {"respond", "on_upload", "on_like", "on_comment", "on_open", "on_refresh", "regenerate", "on_export"} <= set(fns)
+    chat = next(b for b in demo.blocks.values() if isinstance(b, gr.Chatbot))
+    assert (chat._id, "retry") in fns["regenerate"].targets  # the chat's own 重新生成 button under the last answer
+    downloads = {b.elem_id: b for b in demo.blocks.values() if isinstance(b, gr.DownloadButton)}
+    assert {"rq-export-md", "rq-export-docx"} <= set(downloads)
+    assert downloads["rq-export-md"].label == "导出 Markdown" and downloads["rq-export-docx"].label == "导出 Word"
     assert fns["on_upload"].concurrency_id == "ingest" and fns["on_upload"].concurrency_limit == 1
     assert fns["respond"].concurrency_id != "ingest" and fns["respond"].concurrency_limit == "default"
 
@@ -405,6 +539,21 @@ def _rule(selector: str) -> str:
     return re.search(re.escape(selector) + r"[^{]*\{([^}]*)\}", CSS).group(1)
 
 
+def test_unverified_numbers_and_disagreeing_reports_are_shown_under_the_answer(shared_ui):
+    from assistant.records import Answer
+    from assistant.retrieval.filters import Filters
+
+    text = "地区生产总值增长9.9%[1]。"
+    note = "注意：鞍山2024年地区生产总值增长，《甲》写预计5.2%，《乙》写4.8%，两份报告不一致。"
+    answer = Answer(question="q", answer=text, refused=False, notes=[note],
+                    unverified_numbers=[{"text": "9.9%", "start": text.index("9.9%"), "end": text.index("9.9%") + 4}])
+    html = shared_ui.render_answer(answer, "t1", Filters())
+    assert '<mark class="rq-unverified"' in html and "9.9%</mark>" in html
+    assert "在所引原文中没有找到" in html
+    assert f'<div class="rq-warn">⚠️ {note}</div>' in html  # the note the answer text does not hold itself
+    assert html.count(note) == 2  # shown once, and once more in the plain text 复制 copies
+
+
 def test_highlight_and_link_colours_pass_wcag_aa_in_light_and_dark():
     """The cited sentence is what the product promises: readable in both themes (WCAG AA, 4.5:1)."""
     mark = _rule("mark.rq-hl")
@@ -417,3 +566,155 @@ def test_highlight_and_link_colours_pass_wcag_aa_in_light_and_dark():
     assert contrast(light_link, "#ffffff") >= 4.5 and contrast(light_link, "#f9fafb") >= 4.5
     assert contrast(dark_link, "#27272a") >= 4.5 and contrast(dark_link, "#0b0f19") >= 4.5
     assert contrast("#2563eb", "#27272a") < 4.5  # why the dark theme needs its own colour
+
+
+# --- the 指标 tab ---------------------------------------------------------------------------------------
+FIGURE_OUT = ("entities", "indicator", "years", "table", "shown", "line", "bar", "style", "note", "group", "count",
+              "csv")
+
+
+@pytest.fixture
+def fig_ui(shared_ui, temp_in) -> FiguresTab:
+    """The 指标 tab of the shared chat, its CSV exports written under tmp_path (the system temp dir when served)."""
+    return FiguresTab(shared_ui.qa, shared_ui.report_view)
+
+
+def figures_tab(ui: FiguresTab, entities=(), indicator="", years=(), kinds=(), group=None) -> dict:
+    return dict(zip(FIGURE_OUT, ui.on_figures(list(entities), indicator, list(years), list(kinds), group), strict=True))
+
+
+def test_figures_tab_filters_the_ledger_into_a_chinese_table_and_a_line_per_entity(fig_ui):
+    from assistant.serve.ui_figures import COLUMNS
+
+    out = figures_tab(fig_ui, ["盘锦"], "地区生产总值")
+    table = out["table"]
+    assert list(table.columns) == COLUMNS == ["主体", "指标", "数值", "类型", "年份", "依据/比较基础", "报告", "章节"]
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in table.values.tolist()]
+    assert {r["主体"] for r in rows} == {"盘锦"} and {r["指标"] for r in rows} == {"地区生产总值"}
+    said = {(r["年份"], r["类型"], r["数值"]) for r in rows}
+    assert {("2022", "预计", "下降7%左右"), ("2023", "预计", "增长2%左右"), ("2024", "目标", "增长6%左右"),
+            ("2024", "预计", "增长3.5%左右"), ("2025", "目标", "增长5.5%左右"), ("2022", "预计", "1330亿元")} <= said
+    assert [r["年份"] for r in rows] == sorted(r["年份"] for r in rows)
+    by_value = {r["数值"]: r for r in rows}
+    assert by_value["增长3.5%左右"]["报告"] == "2025年盘锦市政府工作报告"  # the title, not the file name
+    assert by_value["增长3.5%左右"]["章节"] == "一、2024年工作回顾"
+    # the chart: growth only (comparable values), results only, one point a year
+    line = out["line"]
+    assert line["visible"] and out["bar"]["visible"] is False
+    style, _ = fig_ui.on_chart_style(out["style"])  # sent after the data, so Gradio redraws with it
+    assert style["y_title"] == "地区生产总值增速（%）" and list(style["color_map"]) == ["盘锦"]
+    assert style["y_lim"][0] < -7 < 3.5 < style["y_lim"][1]
+    frame = line["value"]
+    assert frame[["系列", "年份", "数值"]].values.tolist() == [["盘锦", "2022", -7.0], ["盘锦", "2023", 2.0],
+                                                               ["盘锦", "2024", 3.5]]
+    assert "图中：地区生产总值增速（%），2022—2024年历年走势（盘锦）" in out["note"]
+    assert "口径" in out["note"] and out["group"]["visible"] and len(out["group"]["choices"]) >= 2
+    assert f"共 {len(table)} 条" in out["count"] and "点击任一行" in out["count"]
+    assert out["indicator"]["choices"][0] == ("全部指标", "")
+    assert out["entities"]["choices"] == ["本溪", "福州", "济南", "内江", "盘锦", "商丘", "沈阳"]
+    assert out["years"]["choices"] == ["2025", "2024", "2023", "2022"]
+    # the other 口径: the level in 亿元; targets on their own when asked for
+    level = figures_tab(fig_ui, ["盘锦"], "地区生产总值", group="地区生产总值|level|亿元")
+    assert level["line"]["visible"] is False and level["bar"]["value"]["数值"].tolist() == [1330.0]
+    targets = figures_tab(fig_ui, ["盘锦"], "地区生产总值", kinds=["target"])
+    assert targets["line"]["value"][["年份", "数值"]].values.tolist() == [["2023", 5.0], ["2024", 6.0], ["2025", 5.5]]
+    assert {r[3] for r in targets["table"].values.tolist()} == {"目标"}
+
+
+def test_figures_chart_never_joins_goals_to_results_and_says_what_it_cannot_draw(fig_ui):
+    both = figures_tab(fig_ui, ["盘锦"], "地区生产总值", kinds=["actual", "expected", "target"])
+    frame = both["line"]["value"]
+    assert set(frame["系列"]) == {"盘锦·目标", "盘锦·实际"}
+    assert frame[frame["系列"] == "盘锦·目标"]["年份"].tolist() == ["2023", "2024", "2025"]
+    style, _ = fig_ui.on_chart_style(both["style"])
+    assert len(set(style["color_map"].values())) == 2  # one colour each, sent after the data
+    # 本溪 has one year only: a line cannot show it, so the note gives its value instead
+    lone = figures_tab(fig_ui, ["盘锦", "本溪"], "一般公共预算收入")
+    assert set(lone["line"]["value"]["系列"]) == {"盘锦"}
+    assert "只有一个年份、画不成线：本溪 2023年增长8.3%" in lone["note"]
+
+
+def test_figures_tab_compares_entities_for_one_year_in_bars(fig_ui):
+    out = figures_tab(fig_ui, [], "地区生产总值", ["2024"], ["target"])
+    bar = out["bar"]
+    assert out["line"]["visible"] is False and bar["visible"]
+    frame = bar["value"]
+    _, style = fig_ui.on_chart_style(out["style"])
+    assert frame["系列"].tolist() == ["本溪", "福州", "济南", "盘锦", "商丘", "沈阳"] == style["sort"]  # pinyin order
+    assert style["color_map"] == {"目标": "#f59e0b"} and style["y_lim"][0] == 0
+    assert dict(zip(frame["系列"], frame["数值"], strict=True))["济南"] == 5.5
+    assert set(frame["类型"]) == {"目标"} and "2024年各主体对比" in out["note"]
+    # the most frequent indicators come first in the list
+    names = [v for _, v in out["indicator"]["choices"][1:]]
+    assert "地区生产总值" in names[:5] and names.index("地区生产总值") < names.index("粮食产量")
+
+
+def test_figures_tab_empty_states(fig_ui):
+    out = figures_tab(fig_ui, ["盘锦"])
+    assert out["line"]["visible"] is False and out["bar"]["visible"] is False
+    assert "请选择一个指标" in out["note"] and len(out["table"]) > 100
+    none = figures_tab(fig_ui, ["盘锦"], "没有这个指标")
+    assert len(none["table"]) == 0 and "没有符合筛选条件" in none["count"]
+    assert none["csv"]["value"] is None and none["csv"]["interactive"] is False
+
+
+def test_figures_csv_is_the_filtered_table_in_utf8_with_bom_one_file_per_request(fig_ui, tmp_path):
+    import csv
+    import io
+    from pathlib import Path
+
+    from assistant.serve.ui_figures import CSV_COLUMNS
+
+    out = figures_tab(fig_ui, ["盘锦"], "地区生产总值")
+    path = Path(out["csv"]["value"])
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "盘锦" in path.name and "地区生产总值" in path.name
+    assert path.parent.parent == tmp_path and path.parent.name.startswith("reportqa-figures-")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == CSV_COLUMNS and rows[0][:3] == ["主体", "指标", "数值"]
+    assert len(rows) - 1 == len(out["table"]) and out["csv"]["label"] == f"导出 CSV（{len(rows) - 1} 条）"
+    body = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in rows[1:]]
+    hit = next(r for r in body if r["数值"] == "增长3.5%左右")
+    assert (hit["年份"], hit["类型"], hit["数字"], hit["单位"], hit["报告"]) == ("2024", "预计", "3.5", "%", "2025年盘锦市政府工作报告")
+    text = fig_ui.qa.document_text(hit["文件"])
+    assert text[int(hit["起"]):int(hit["止"])] == hit["原文"]
+    again = Path(figures_tab(fig_ui, ["盘锦"], "地区生产总值")["csv"]["value"])
+    assert again.parent != path.parent and again.read_bytes() == raw  # never one file for two requests
+
+
+def test_selecting_a_figure_row_opens_the_report_at_its_exact_span(fig_ui):
+    from html import escape
+    from types import SimpleNamespace
+
+    out = figures_tab(fig_ui, ["盘锦"], "地区生产总值")
+    shown = out["shown"]
+    figures = {(f.chunk_id, f.start): f for f in fig_ui.qa.figures(entity="盘锦", indicator="地区生产总值")}
+    i = next(i for i, s in enumerate(shown) if s["row"][2] == "增长3.5%左右")
+    viewer, tabs = fig_ui.on_figure_select(shown, SimpleNamespace(index=[i, 2], row_value=shown[i]["row"]))
+    assert tabs.selected == "report"
+    fig = figures[(shown[i]["chunk_id"], shown[i]["start"])]
+    source = fig_ui.qa.document_text(fig.source)
+    marked = re.search(r'<mark class="rq-target" id="rq-target">(.*?)</mark>', viewer, re.S).group(1)
+    assert marked == escape(source[fig.start:fig.end]) == escape(fig.text) == "地区生产总值增长3.5%左右"
+    assert "2025年盘锦市政府工作报告" in viewer and "所在章节：一、2024年工作回顾" in viewer
+    # the table sorted in the browser: the row is found by its values, not its position
+    j = (i + 1) % len(shown)
+    moved, _ = fig_ui.on_figure_select(shown, SimpleNamespace(index=[j, 0], row_value=shown[i]["row"]))
+    assert moved == viewer
+    nothing = fig_ui.on_figure_select(shown, SimpleNamespace(index=[999, 0], row_value=["?"]))
+    assert nothing[0] == {"__type__": "update"}
+
+
+def test_the_ledger_is_read_when_the_tab_opens_not_when_the_app_is_built(fig_ui, monkeypatch):
+    calls = []
+    real = fig_ui.qa.figures
+    monkeypatch.setattr(fig_ui.qa, "figures", lambda *a, **k: calls.append(1) or real(*a, **k))
+    demo = create_app(fig_ui.qa)
+    assert calls == []
+    fns = {getattr(f.fn, "__name__", ""): f for f in demo.fns.values()}
+    assert {"on_figures", "on_figure_select"} <= set(fns)
+    tab = next(b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.id == "figures")
+    assert tab.label == "指标"
+    assert (tab._id, "select") in fns["on_figures"].targets  # opening the tab fills it
+    viewer = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "rq-viewer")
+    assert viewer._id in {o._id for o in fns["on_figure_select"].outputs}  # a row opens the report view

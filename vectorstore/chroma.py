@@ -189,7 +189,8 @@ class ChromaStore(Generic[C, R]):
 
     def get_chunks(self, ids: list[str]) -> list[C]:
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
-        by_id = {cid: self.read_chunk(cid, t, md) for cid, t, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        by_id = {cid: self.read_chunk(cid, t, md) for cid, t, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                 if md is not None and t is not None}
         return [by_id[i] for i in ids if i in by_id]
 
     def query(self, embedding: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[C, float, str]]:
@@ -201,6 +202,8 @@ class ChromaStore(Generic[C, R]):
                                 include=["documents", "metadatas", "distances"])
         out = []
         for cid, text, md, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True):
+            if md is None or text is None:
+                continue  # a vector whose chunk another process deleted while this one held the index
             out.append((self.read_chunk(cid, text, md), 1.0 - float(dist), md.get("file_hash", "")))
         return out
 

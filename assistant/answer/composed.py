@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from assistant.answer.answerers import answer_kind
 from assistant.answer.citations import marker
-from assistant.profiles import query_indicators, query_synonyms
+from assistant.profiles import get_profile, query_indicators, query_synonyms
 from assistant.records import Figure, Passage
 from assistant.retrieval.ledger import Ledger
 from assistant.retrieval.query import QueryInfo
@@ -26,10 +26,14 @@ WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
 SINGLE_FIGURE_ANSWERS = False  # one figure in a composed sentence: off until it keeps the quote-only contract
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
+CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|增加|减少|下降|多|少|涨|降)了?(?:多少|几成|百分之几|幅度)")
+"""2024年营业收入比2023年增长多少: the change between two years, not which is higher."""
 GROWTH_WORDS = re.compile(r"增长|增速|增幅|涨幅|下降|降幅|增长率|涨了|降了|提高了?多少|快")
 SHARE_WORDS = re.compile(r"占比|比重|占.{0,12}(多少|百分之|比例)")
 LEVEL_WORDS = re.compile(r"多少(亿|万)?元|多少亿|多少万|规模|总量|总额|是多少|有多少|达到多少|完成(了)?多少|多少(人|户|家|个|项|所|吨|亩|公里|张|套)")
-ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各]"
+ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各建任近历这每逐哪谁]"
+MEASURE_TAILS = ("人数", "数量", "个数", "户数", "家数", "金额", "数额", "水平", "数据")
+"""Words after an indicator that ask how much of it, not name a longer indicator (城镇新增就业人数)."""
 
 
 @dataclass
@@ -47,11 +51,16 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
     if not names and not info.cities:
         return None
     c = _Composer(info, passages, ledger, names)
-    both = re.search(r"目标|计划|预期", question) and re.search(r"实际|完成了?多少|实现了?多少", question)
-    if (TARGET_ACTUAL.search(question) or both) and info.city and len(info.years) <= 1:
+    asked = question
+    for name in names:  # 实际利用外资的目标是多少 asks a goal, not a goal against a result
+        asked = asked.replace(name, "")
+    both = re.search(r"目标|计划|预期", asked) and re.search(r"实际|完成了?多少|实现了?多少", asked)
+    if (TARGET_ACTUAL.search(asked) or both) and info.city and len(info.years) <= 1:
         out = c.target_actual()
     elif SERIES.search(question) and info.city and len(info.years) != 1:
         out = c.series()
+    elif len(info.years) == 2 and len(info.cities) <= 1 and CHANGE_ASKED.search(info.text):
+        out = c.change()
     elif info.compare and (len(info.cities) > 1 or len(info.years) > 1):
         out = c.compare()
     elif len(info.parts) < 2 and SINGLE_FIGURE_ANSWERS:
@@ -81,7 +90,7 @@ class _Composer:
         self.ledger = ledger
         self.names = names
         self.rank = {p.chunk.chunk_id: n for n, p in enumerate(passages)}
-        self.normalised = _spelled_out(info.text)
+        self.normalised = spelled_out(info.text)
         self.known = set(query_indicators())
         self._names: dict[str, set[str]] = {}
 
@@ -93,7 +102,8 @@ class _Composer:
             if pos < 0:
                 continue
             tail = q[pos + len(name) : pos + len(name) + 2]
-            if re.fullmatch(r"[\u4e00-\u9fff]{2}", tail) and not re.match(ASK_OR_VERB, tail) and tail not in _spelled_out(f.raw):
+            if (re.fullmatch(r"[\u4e00-\u9fff]{2}", tail) and not re.match(ASK_OR_VERB, tail) and tail not in MEASURE_TAILS
+                    and tail not in spelled_out(f.raw)):
                 return False  # 研发人员 is not 研发投入
             longer = next((k for k in sorted(self.known, key=len, reverse=True)
                            if len(k) > len(name) and name in k and k in q), None)
@@ -107,8 +117,11 @@ class _Composer:
         """What a figure may be asked by: its name as normalised and as written, spelled out (规上 ->
         规模以上), and any known indicator its words hold (建设高标准农田 -> 高标准农田)."""
         if f.raw not in self._names:
-            spelled = _spelled_out(f.raw)
-            self._names[f.raw] = {f.raw, spelled, *(k for k in self.known if len(k) >= 4 and k in spelled)}
+            spelled = spelled_out(f.raw)
+            bare = spelled
+            for filler in get_profile(None).figures.name_fillers:
+                bare = bare.replace(filler, "") if len(bare) - len(filler) >= 3 else bare
+            self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and k in spelled)}
         return {f.indicator, *self._names[f.raw]} - {""}
 
     # --- choosing figures --------------------------------------------------------------------------
@@ -262,6 +275,35 @@ class _Composer:
             text += f"{sides[top][0]}最高（{chosen[top].value_text}），{sides[low][0]}最低（{chosen[low].value_text}）。"
         return Composed(text, chosen)
 
+    def change(self) -> Composed | None:
+        """2023年营业收入比2022年增长多少: the later year's figure against the earlier one's, the change worked
+        out from both, and the growth the report itself states when the years follow each other."""
+        info = self.info
+        entity = info.city or (self.passages[0].chunk.entity if len({p.chunk.entity for p in self.passages}) == 1 else None)
+        m = re.search(r"比((?:19|20)\d{2})年", info.text)
+        if entity is None or m is None:
+            return None
+        earlier = int(m.group(1))
+        later = next((y for y in info.years if y != earlier), None)
+        if later is None or later < earlier:
+            return None
+        results = ["actual", "expected"]
+        a, b = (self.best(self.candidates(entity, y, results, ["level", "count"])) for y in (later, earlier))
+        stated = self.best(self.candidates(entity, later, results, ["growth"])) if later - earlier == 1 else None
+        if a is None or b is None or a.base_unit != b.base_unit or b.base_value <= 0:
+            if stated is None:
+                return None
+            return Composed(f"{_statement(stated, entity)}{self.cite(stated)}{_source(stated)}。", [stated])
+        diff, unit = _difference(a, b)
+        pct = (a.base_value - b.base_value) / b.base_value * 100
+        text = (f"{_statement(a, entity)}{self.cite(a)}，{earlier}年为{b.value_text}{self.cite(b)}，"
+                f"{'增加' if diff >= 0 else '减少'}{_number(abs(diff))}{unit}（按两年数值计算，{'增长' if pct >= 0 else '下降'}{abs(pct):.2f}%）")
+        figures = [a, b]
+        if stated is not None:
+            text += f"；报告所写：{_figure_words(stated)}{self.cite(stated)}"
+            figures.append(stated)
+        return Composed(text + "。", figures)
+
     def side_kinds(self, label: str) -> list[str] | None:
         """A side's own words decide goal or result (2024年社零实际增速和2025年增长目标): the text from the
         side's name to the next side's."""
@@ -306,8 +348,10 @@ class _Composer:
                 verdict = f"低于目标{_number(-diff)}{unit}，未完成目标"
             if goal.qualifier in ("以上",) and diff < 0 or goal.qualifier == "左右" and abs(diff) <= 0.2 and diff < 0:
                 verdict = verdict.replace("未完成目标", "未完成目标" if goal.qualifier == "以上" else "基本完成目标（目标为“左右”）")
+            said = _figure_words(result)  # 实际利用外资9.49亿美元 is not said 实际实际利用外资…
+            said = f"实际{'预计' if result.kind == 'expected' else ''}{said.removeprefix('实际')}"
             text = (f"{label}：目标是{_figure_words(goal)}{self.cite(goal)}{_source(goal)}，"
-                    f"实际{'预计' if result.kind == 'expected' else ''}{_figure_words(result)}{self.cite(result)}{_source(result)}，"
+                    f"{said}{self.cite(result)}{_source(result)}，"
                     f"{verdict}。")
             return Composed(text, [goal, result])
         return None
@@ -328,8 +372,11 @@ class _Composer:
         chosen = []
         for year in sorted(by_year):
             # a year's result from the later report that reviews it, before the goal set for it
-            f = min(by_year[year], key=lambda g: (kind_order.get(g.kind, 3), -(g.year or 0), self.rank.get(g.chunk_id, 99), g.start))
+            # (the exact indicator asked before a longer one: 营业收入 before 动力电池营业收入)
+            f = min(by_year[year], key=lambda g: (0 if not self.names or g.indicator in self.names else 1,
+                                                  kind_order.get(g.kind, 3), -(g.year or 0), self.rank.get(g.chunk_id, 99), g.start))
             chosen.append(f)
+        chosen = _last_years(self.info.text, chosen)
         if len(chosen) < 2:
             return None
         name = chosen[0].indicator or chosen[0].raw
@@ -341,6 +388,22 @@ class _Composer:
             lines.append(f"| {f.period}年 | {f.said()}{n} | {kind} | 《{f.title}》 |")
             rows.append({"year": f.period, "value": f.value, "unit": f.unit, "kind": f.kind, "n": int(n[1:-1])})
         return Composed("\n".join(lines), chosen, series=rows)
+
+
+def _last_years(question: str, chosen: list[Figure]) -> list[Figure]:
+    """近两年, 近三年: the last n years; results before goals when the question does not ask for goals
+    (近两年增长情况 is what happened, not next year's target)."""
+    m = re.search(r"近([一二两三四五六七八九十\d]+)年", question)
+    if m is None:
+        return chosen
+    words = m.group(1)
+    n = int(words) if words.isdigit() else "一二三四五六七八九十".find(words.replace("两", "二")) + 1
+    if n < 1:
+        return chosen
+    if not re.search(r"目标|计划|预期", question):
+        results = [f for f in chosen if f.kind != "target"]
+        chosen = results if len(results) >= min(n, 2) else chosen
+    return chosen[-n:]
 
 
 def _measure_word(measure: str) -> str:
@@ -375,7 +438,7 @@ def _adjacent(text: str, offset: int, a: Figure, b: Figure) -> bool:
     return len(gap) <= 4 and not re.search(r"[。；;：:]", gap)
 
 
-def _spelled_out(text: str) -> str:
+def spelled_out(text: str) -> str:
     """The question with its abbreviations spelled out in place: 单位GDP能耗 -> 单位地区生产总值能耗."""
     for short, full in sorted(query_synonyms().items(), key=lambda kv: -len(kv[0])):
         if len(short) >= 2 and short not in WORDING and short in text and full not in text:
@@ -411,13 +474,13 @@ def _number(x: float) -> str:
 def _relation(name_a: str, a: Figure, name_b: str, b: Figure) -> str:
     """沈阳高于福州0.7个百分点 / 两者持平; a level of two amounts also says how many times."""
     diff, unit = _difference(a, b)
+    approx = any(f.qualifier for f in (a, b))
     if abs(diff) < 1e-9:
-        return f"{name_a}与{name_b}持平。"
+        return f"{name_a}与{name_b}持平" + ("（按报告所写数值比较）" if approx else "") + "。"
     hi, lo = (name_a, name_b) if diff > 0 else (name_b, name_a)
     text = f"{hi}高于{lo}，高{_number(abs(diff))}{unit}"
     if a.measure in ("level", "count") and min(a.base_value, b.base_value) > 0 and unit not in ("个百分点",):
         ratio = max(a.base_value, b.base_value) / min(a.base_value, b.base_value)
         text += f"（约为{lo}的{ratio:.2f}倍）"
-    approx = any(f.qualifier for f in (a, b))
     return text + ("（按报告所写数值比较）" if approx else "") + "。"
 

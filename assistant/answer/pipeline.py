@@ -18,12 +18,14 @@ from assistant.answer import steering
 from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer
 from assistant.answer.citations import statements, strip_invalid
 from assistant.answer.composed import compose
+from assistant.answer.conflicts import conflicts
 from assistant.answer.followup import named_entities, named_places, resolve_followup
+from assistant.answer.numbers import ledger_lines, passage_figures, unverified
 from assistant.answer.refusals import ambiguous_entities, ask_back, refusal_text
 from assistant.answer.steering import addresses_reader
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.profiles import get_profile
-from assistant.records import Answer, Citation, Passage
+from assistant.records import Answer, Citation, Figure, Passage
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.ledger import Ledger
 from assistant.retrieval.names import apply as apply_corrections
@@ -146,6 +148,12 @@ class AnswerPipeline:
                t0: float, t1: float, notes: list[str] | None = None) -> Iterator[str | Answer]:
         notes = list(notes or [])
         reason = self.refusal_reason(info, passages, filters)
+        if reason is not None and (reason.startswith("no passage sentence") or reason.startswith("low relevance")):
+            # no sentence answers 2022年和2024年PM2.5浓度有变化吗, the ledger's two figures do
+            early = self.compose(standalone, info, passages)
+            if early is not None and not early[0].refused:
+                yield from self.composed_answer(question, standalone, early, notes, t0, t1)
+                return
         if reason is None and filters.empty and not named_places(info.text, info):
             cands = self.extractive.candidates(info.text, info, passages)
             entities = ambiguous_entities(info, cands, passages)
@@ -187,12 +195,16 @@ class AnswerPipeline:
             yield "".join(notes) + "\n"
         parts: list[str] = []
         error = None
+        llm = isinstance(self.answerer, LLMAnswerer)
+        answerer = self.answerer
+        if isinstance(answerer, LLMAnswerer) and (lines := self.figure_lines(passages)):
+            answerer = _WithLedger(answerer.llm, lines)  # the model reads the normalised figures too
         try:
-            for delta in self.answerer.stream(standalone, info, passages):
+            for delta in answerer.stream(standalone, info, passages):
                 parts.append(delta)
                 yield delta
         except Exception as exc:  # noqa: BLE001 - API errors and timeouts become a message, never a crash
-            if not isinstance(self.answerer, LLMAnswerer):
+            if not llm:
                 raise
             error = f"大模型调用失败（{type(exc).__name__}），以下为离线抽取式答案。"
             yield ("\n\n" if parts else "") + f"⚠️ {error}\n"
@@ -201,12 +213,40 @@ class AnswerPipeline:
                 parts.append(delta)
                 yield delta
         result = self.finish(question, standalone, "".join(parts), passages, t0, t1, error)
+        if llm and error is None and not result.refused:
+            result.unverified_numbers = [n.to_dict() for n in unverified(result.answer, passages)]
         if notes and not result.refused:
-            result.answer = "".join(notes) + "\n" + result.answer
+            prefix = "".join(notes) + "\n"
+            result.answer = prefix + result.answer
+            result.unverified_numbers = [{**u, "start": u["start"] + len(prefix), "end": u["end"] + len(prefix)}
+                                         for u in result.unverified_numbers]
         if not result.refused and any(addresses_reader(c.text) for c in result.citations):
             notes.append(steering.NOTE)  # shown beside the answer (the chat: under it), not inside it
+        if not result.refused:
+            self.add_conflicts(standalone, result, passages, notes)
         result.notes = notes
         yield result
+
+    def add_conflicts(self, question: str, result: Answer, passages: list[Passage], notes: list[str],
+                      stated: list[Figure] | None = None) -> None:
+        """Another report's different value for a figure the answer states: in the JSON and as a note."""
+        if self.ledger is None:
+            return
+        try:
+            found = conflicts(question, result.answer, passages, self.ledger, stated)
+        except Exception:  # noqa: BLE001 - the ledger is an aid: an answer without the check still stands
+            return
+        result.conflicts = [c.to_dict() for c in found]
+        notes.extend(c.note() for c in found)
+
+    def figure_lines(self, passages: list[Passage]) -> list[str]:
+        """The passages' ledger records for the LLM's prompt, so it reads normalised figures."""
+        if self.ledger is None:
+            return []
+        try:
+            return ledger_lines(passages, passage_figures(self.ledger, passages))
+        except Exception:  # noqa: BLE001 - the ledger is an aid: without it the model reads the passages alone
+            return []
 
     def compose(self, standalone: str, info: QueryInfo, passages: list[Passage]):
         """A figure answer from the ledger (offline answers; an LLM reads the passages itself), or None."""
@@ -225,12 +265,15 @@ class AnswerPipeline:
             notes = [*notes, steering.NOTE]  # the cited passage speaks to the reader: said beside the answer
         yield text
         cited = sorted({n for _, nums in statements(result.text) for n in nums})
-        yield Answer(
+        answer = Answer(
             question=question, answer=text, refused=result.refused, standalone_question=standalone,
             citations=[Citation.from_passage(n, passages[n - 1]) for n in cited], timings_ms=_timings(t0, t1),
             context=_numbered(passages), refusal_reason=result.reason, notes=notes,
             figures=[f.to_dict() for f in result.figures], series=result.series,
         )
+        if not result.refused:
+            self.add_conflicts(standalone, answer, passages, answer.notes, result.figures)
+        yield answer
 
     def hidden_by_filter(self, standalone: str, filters: Filters) -> str | None:
         """The filters hide the answer: say so, and which report has it, instead of 'not in the reports'."""
@@ -285,6 +328,22 @@ class AnswerPipeline:
             return next(item for item in steps if isinstance(item, Answer))
 
         return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)
+
+
+class _WithLedger(LLMAnswerer):
+    """The LLM answerer whose prompt carries the passages' ledger lines after the passages."""
+
+    def __init__(self, llm: BaseChatModel, lines: list[str]):
+        super().__init__(llm)
+        self.lines = lines
+
+    def messages(self, question: str, passages: list[Passage]):
+        from langchain_core.messages import HumanMessage
+
+        from assistant.answer.prompting import with_figures
+
+        system, human = super().messages(question, passages)
+        return [system, HumanMessage(with_figures(str(human.content), self.lines))]
 
 
 def _stated_elsewhere(info: QueryInfo, passages: list[Passage]) -> bool:

@@ -29,3 +29,15 @@ def render(name: str, **values: object) -> str:
 
 def available() -> list[str]:
     return sorted(p.name[:-4] for p in resources.files("prompts").iterdir() if p.name.endswith(".txt"))
+
+
+def with_figures(prompt: str, lines: list[str]) -> str:
+    """The answer prompt with the passages' ledger lines right after its passages (the answerer renders
+    `answer`; this adds the `figures` block beside it). No lines, no block."""
+    if not lines:
+        return prompt
+    close = prompt.rfind("</passages>")
+    if close < 0:
+        raise ReportQAError("the answer prompt has no </passages> to put the figures after")
+    at = close + len("</passages>")
+    return prompt[:at] + "\n\n" + render("figures", figures="\n".join(lines)).rstrip("\n") + prompt[at:]

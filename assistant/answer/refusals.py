@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from assistant.answer.answerers import REFUSAL, Candidate
 from assistant.records import Passage, Report
-from assistant.retrieval.query import QueryInfo
+from assistant.retrieval.query import RELATIVE_YEARS, QueryInfo
 
 _ACROSS = re.compile(r"哪些(城市|公司|地方|地区|报告|企业)|哪(个|一个|家)(城市|公司|地方|企业)|各(个)?(城市|地|公司|企业)|所有|分别|都")
 
@@ -31,14 +31,17 @@ def ambiguous_entities(info: QueryInfo, cands: list[Candidate], passages: list[P
     """Entities with a sentence that states the question's terms as fully as the best answer does, for a
     question that names no entity. One entity (or a question across entities: 哪些城市…, 分别…) is not
     ambiguous. Passage rank is left out on purpose: it says which report fits a little better, not which
-    one the user means."""
+    one the user means. A 今年/去年 the question could not pin to a year (each entity has its own) leaves
+    every entity with a sentence on it in play: which one states the words a little more fully says
+    nothing about whose year was meant."""
     if info.cities or not cands or _ACROSS.search(info.text):
         return []
-    best = max(c.coverage for c in cands)
+    unpinned = not info.years and any(word in info.text for word in RELATIVE_YEARS)
+    floor = 0.0 if unpinned else max(c.coverage for c in cands) * ratio
     out: list[str] = []
     for c in sorted(cands, key=lambda c: -c.score):
         entity = passages[c.n - 1].chunk.entity
-        if c.coverage >= best * ratio and entity and entity not in out:
+        if c.coverage >= floor and entity and entity not in out:
             out.append(entity)
     return out if len(out) > 1 else []
 

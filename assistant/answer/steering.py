@@ -20,7 +20,7 @@ NOTE = "引用段落中有对读者下指令的语句（如「忽略以上指令
 
 WITHHELD = "〔此处一句对读者下指令的文字已略去〕"
 # a sentence ends at 。！？；, a newline, or an English full stop before a space or a Chinese character (not 5.2%)
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|\.(?=\s|[^\x00-\x7f])|\n|$)")
+SENTENCE = re.compile(r"[^。！？!?；;\n]*?(?:[。！？!?；;]+|\.(?=\s|[^\x00-\x7f])|\n|$)")
 
 
 def addresses_reader(text: str) -> bool:
@@ -32,4 +32,4 @@ def withhold(text: str) -> str:
     if not addresses_reader(text):
         return text
     return "".join(WITHHELD + ("\n" if s.endswith("\n") else "") if addresses_reader(s) else s
-                   for s in _SENTENCE.findall(text))
+                   for s in SENTENCE.findall(text))

@@ -16,14 +16,16 @@ from assistant.profiles import FigureRules, ReportProfile, get_profile
 from assistant.records import Chunk, Figure, content_hash
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
-_CLAUSE_BREAK = re.compile(r"[，,；;、：:（）()“”\"《》]")
+_CLAUSE_BREAK = re.compile(r"[，,；;、：:（）()《》]")  # a quote is part of a name (“专精特新”企业)
+_SEGMENT_LABEL = re.compile(r"^\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩]|[一二三四五六七八九十]{1,2}、)\s*"
+                            r"(?P<label>[^\d：:，,。；;、（）()]{2,12})[：:]")
 _LEADING_YEAR = re.compile(r"^(?:截至|截止|到)?((?:19|20)\d{2})年(?:底|末|全年)?[，,]?")
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 _RANGE_SEP = r"\s*(?:%|％)?\s*(?:-|—|–|~|～|至|到)\s*"
 
 
 @dataclass(frozen=True)
-class _Grammar:
+class Grammar:
     """A profile's figure rules compiled once: the figure pattern and word lists."""
 
     rules: FigureRules
@@ -34,7 +36,7 @@ class _Grammar:
 
 
 @lru_cache(maxsize=16)
-def _grammar(profile_name: str) -> _Grammar:
+def grammar(profile_name: str) -> Grammar:
     profile = get_profile(profile_name)
     r = profile.figures
     units = sorted({*r.percent_units, *r.amount_units, *r.count_units}, key=len, reverse=True)
@@ -49,33 +51,105 @@ def _grammar(profile_name: str) -> _Grammar:
         if len(short) > 1 and full in names:  # abbreviations of indicators, not wording (增速 = 增长)
             names[short] = full
     words = sorted({*r.verbs, *r.qualifiers_before}, key=len, reverse=True)
-    lead = re.compile(rf"^(?:(?:19|20)\d{{2}}年(?:底|末)?|{'|'.join(map(re.escape, sorted(r.lead_words, key=len, reverse=True))) or '(?!)'})+")
+    lead = re.compile(rf"^(?:(?:到|截至|截止|至)?(?:19|20)\d{{2}}年(?:底|末)?|{'|'.join(map(re.escape, sorted(r.lead_words, key=len, reverse=True))) or '(?!)'})+")
     trail = re.compile(rf"(?:{'|'.join(map(re.escape, words)) or '(?!)'}|了|的|到|至|在|保持|提高|提升|增加|降低|下降|减少)+$")
-    return _Grammar(r, figure, tuple(sorted(names.items(), key=lambda kv: -len(kv[0]))), lead, trail)
+    return Grammar(r, figure, tuple(sorted(names.items(), key=lambda kv: -len(kv[0]))), lead, trail)
 
 
 def extract_figures(chunk: Chunk, profile: ReportProfile | None = None) -> list[Figure]:
     """Every figure stated in the chunk, in text order, with offsets into the source document."""
-    g = _grammar((profile or get_profile(chunk.profile)).name)
+    g = grammar((profile or get_profile(chunk.profile)).name)
     out: list[Figure] = []
-    for s in _SENTENCE.finditer(chunk.text):
-        out.extend(_sentence_figures(chunk, g, s.group(0), s.start()))
+    unit_line = ""  # 单位：亿元 above a table: the unit of its bare numbers
+    for line in re.finditer(r"[^\n]+", chunk.text):
+        stated = _UNIT_LINE.fullmatch(line.group(0).strip())
+        if stated:
+            unit_line = stated.group("unit")
+            continue
+        cells = _table_figures(chunk, g, line.group(0), line.start(), unit_line)
+        if cells is not None:
+            out.extend(cells)
+            continue
+        for s in _SENTENCE.finditer(line.group(0)):
+            out.extend(_sentence_figures(chunk, g, s.group(0), line.start() + s.start()))
     return out
 
 
-def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Figure]:
+_CELL = re.compile(r"(?P<name>(?:[（(][^）)；\n]{0,12}[)）]|[^：；\n（(]){1,30})：(?P<value>[^；\n]*)")
+_YEAR_WORDS = re.compile(r"((?:19|20)\d{2})\s*年?")
+_UNIT_LINE = re.compile(r"[（(]?(?:金额)?单位[：:]\s*(?P<unit>[^\s（）()，,；;]{1,6})[)）]?")
+_UNIT_NOTE = re.compile(r"[（(](?:单位[：:])?(?P<unit>[^（）()]{1,8})[)）]")
+
+
+def _table_figures(chunk: Chunk, g: Grammar, line: str, at: int, unit_line: str = "") -> list[Figure] | None:
+    """A table row as the PDF/DOCX readers write it (指标：地区生产总值；2024年：1234亿元；增长：5%): each value
+    is a figure of the row's name under its column's header (a year, or what it measures). None: no row."""
+    cells = [m for m in _CELL.finditer(line)]
+    if len(cells) < 2 or ";".join(m.group(0) for m in cells).count(";") != len(cells) - 1 \
+            or sum(len(m.group(0)) for m in cells) + len(cells) - 1 < len(line.strip()) - 2:
+        return None
+    first = cells[0].group("value").strip()
+    if re.search(r"\d", first) and not _YEAR_WORDS.fullmatch(first):
+        return None  # a row names a thing or a year first; 合同金额：386,400元；… is a list of facts
+    row_year = _YEAR_WORDS.fullmatch(first)
+    row_unit = _UNIT_NOTE.search(first) or _UNIT_NOTE.search(cells[0].group("name"))
+    r = g.rules
+    units = {*r.percent_units, *r.amount_units, *r.count_units}
+    # a column without a year (增长（%）, 本期比上年同期增减) speaks of the row's latest year
+    years = [int(y.group(1)) for c in cells[1:] if (y := _YEAR_WORDS.search(c.group("name")))]
+    latest = max(years) if years else chunk.period
+    if latest is None and get_profile(chunk.profile).time.report_period == "year":
+        latest = chunk.year
+    out: list[Figure] = []
+    for cell in cells[1:]:
+        header, value = cell.group("name").strip(), cell.group("value").strip()
+        num = re.fullmatch(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)\s*(\S*)", value)
+        if num is None:
+            continue
+        noted = [u.group("unit") for u in (_UNIT_NOTE.search(header), row_unit) if u] + [unit_line]
+        unit = num.group(2) or next((u for u in noted if u in units), "")  # （上年同期） is no unit
+        if unit not in units:
+            continue
+        year = _YEAR_WORDS.search(header)
+        name = _UNIT_NOTE.sub("", header if row_year else first).strip()
+        what = "" if row_year else _UNIT_NOTE.sub("", _YEAR_WORDS.sub("", header)).strip()
+        # the column says what is measured (增长（%）, 本期比上年同期增减), else the row (研发投入占营业收入的比例)
+        measure, _, decline = _measure(r, what or name, unit)
+        if measure == "growth" and not what:
+            measure = "level"  # a row named 地区生产总值增长 holds growth figures only under a growth column
+        base_unit, scale = base_of(r, unit)
+        number = float(num.group(1).replace(",", ""))
+        if decline:
+            number = -number
+        start = at + cell.start("value") + (len(cell.group("value")) - len(cell.group("value").lstrip()))
+        end = start + len(value)
+        period = int(row_year.group(1)) if row_year else int(year.group(1)) if year else latest
+        out.append(Figure(
+            figure_id=content_hash(chunk.chunk_id, str(start), "cell"), chunk_id=chunk.chunk_id,
+            report_id=chunk.report_id, source=chunk.source, entity=chunk.entity, indicator=_canonical(g, name), raw=name,
+            measure=measure, value=number, unit=unit, base_value=round(number * scale, 6), base_unit=base_unit,
+            qualifier="", kind=_kind(chunk, r, header), period=period, start=chunk.start + start, end=chunk.start + end,
+            text=chunk.text[start:end], value_text=value if num.group(2) else f"{value}{unit}", section=chunk.section_path,
+            title=chunk.title, year=chunk.year,
+        ))
+    return out
+
+
+def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figure]:
     r = g.rules
     lead_year = _LEADING_YEAR.match(sent.strip())
     period = int(lead_year.group(1)) if lead_year else chunk.period
     if period is None and get_profile(chunk.profile).time.report_period == "year":
         period = chunk.year
     out: list[Figure] = []
-    carry: tuple[str, str] | None = None  # the indicator the sentence is speaking of (一般公共预算收入x亿元，增长y%)
+    carry: tuple[str, str, str] | None = None  # the indicator the sentence speaks of, and its base unit
+    # (一般公共预算收入x亿元，增长y%: the growth is the revenue's; 473户 after 退税40.3亿元 is not the refund's)
     respectively: list[str] = []  # the names a 分别 gives its figures to, in order
     nth = 0
     seg_start = 0  # where the words that may name the next figure begin
-    for m in g.figure.finditer(sent):
-        if _is_part_of_name(sent, m):
+    last_counted = ""  # the thing the last count counted, written after it
+    for m in _figure_matches(g, sent):
+        if is_part_of_name(sent, m):
             continue
         clause_start = max([seg_start, *(b.end() for b in _CLAUSE_BREAK.finditer(sent, 0, m.start()))])
         prefix = sent[clause_start : m.start()]
@@ -84,7 +158,8 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
         value = float(m.group("num").replace(",", ""))
         if re.search(r"(?:高|低)于[\u4e00-\u9fff]{0,6}$", prefix) and out:
             # 增长8.3%、高于全省2.8个百分点: how the figure before compares, not a figure of its own
-            out[-1] = replace(out[-1], basis=f"{prefix.strip()}{m.group(0)}".lstrip("、，, "))
+            said = f"{prefix.strip()}{m.group(0)}".lstrip("、，, ")
+            out[-1] = replace(out[-1], basis=f"{out[-1].basis}，{said}" if out[-1].basis else said)
             continue
         joined = not prefix.strip(" 和及与、") and out and out[-1].end - chunk.start - at >= m.start() - 2
         if joined and out[-1].unit == unit:
@@ -95,6 +170,15 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
             measure, cue_at, decline = _measure(r, prefix, unit)
         words = prefix[:cue_at] if cue_at is not None else prefix
         raw, name_at = _indicator(g, words)
+        base_unit, scale = base_of(r, unit)
+        if raw and re.sub(r"[和及与、]$", "", prefix.strip()) == last_counted:
+            raw, name_at = "", None  # 11个老旧小区改造工程和8个道路工程: the words before are the last count's
+        counted = _counted_after(g, sent, m) if (not raw or raw in r.name_stops) and unit in r.count_units else ""
+        if counted and raw:  # 实施4个自备电厂节能改造: the verb alone names nothing
+            raw, name_at = "", None
+        if counted:
+            seg_start = m.end() + len(counted)  # the counted thing names no later figure
+        last_counted = counted
         if "分别" in prefix or (joined and respectively):
             # 城镇、农村居民人均可支配收入分别达58031元、28650元: the n-th figure is the n-th name's
             if "分别" in prefix:
@@ -107,20 +191,29 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
         elif raw:
             respectively = []
         if raw:
-            carry = (raw, _canonical(g, raw))
+            carry = (raw, _canonical(g, raw), "" if unit in r.percent_units else base_unit)
+        elif counted:
+            raw = counted
+        elif not prefix.strip() and re.search(r"[：:]\s*$", sent[:clause_start]):
+            # 营业收入：18.36亿元 — the label before the colon names the figure
+            label = re.split(r"[，,；;。：:、]", sent[:clause_start].rstrip()[:-1])[-1]
+            raw, label_at = _indicator(g, label)
+            if raw:
+                name_at = (label_at or 0) - (clause_start - (sent[:clause_start].rstrip()[:-1].rfind(label)))
+                carry = (raw, _canonical(g, raw), "" if unit in r.percent_units else base_unit)
         elif carry is not None:
             name_at = None
+            if carry[2] and unit not in r.percent_units and unit != "倍" and carry[2] != base_unit:
+                carry = None
         span_start = clause_start + (name_at if name_at is not None else (cue_at if cue_at is not None else len(prefix)))
-        raw_name, indicator = (raw, _canonical(g, raw)) if raw else (carry or ("", ""))
-        base_unit, scale = r.amount_units.get(unit) or r.count_units.get(unit) or (unit, 1.0)
-        if unit in ("个百分点", "百分点"):
-            base_unit = "个百分点"
+        raw_name, indicator = (raw, _canonical(g, raw)) if raw else (carry[:2] if carry else ("", ""))
         if decline:
             value = -value
         high = float(m.group("high").replace(",", "")) if m.group("high") else None
         tail = re.match(r"[\u4e00-\u9fff/]{1,8}(?=[，,；;。、）)]|$)", sent[m.end():])
         end = m.end() + (len(tail.group(0)) if tail and m.group("unit") in r.count_units | r.amount_units
                          and not re.match(r"(?:的|和|及|与|以|增|下|同|比|较|占)", tail.group(0)) else 0)
+        end = max(end, m.end() + len(counted))
         text_start, text_end = at + span_start, at + end  # 11.13万吨二氧化碳当量: the unit's own words
         qualifier = m.group("after") or m.group("inside") or _before_qualifier(r, prefix)
         before = sent[: m.start()]
@@ -128,40 +221,136 @@ def _sentence_figures(chunk: Chunk, g: _Grammar, sent: str, at: int) -> list[Fig
             figure_id=content_hash(chunk.chunk_id, str(text_start)), chunk_id=chunk.chunk_id,
             report_id=chunk.report_id, source=chunk.source, entity=chunk.entity, indicator=indicator, raw=raw_name,
             measure=measure, value=value, unit=unit, base_value=round(value * scale, 6), base_unit=base_unit,
-            qualifier=qualifier or "", kind=_kind(chunk, r, before), period=period,
+            qualifier=qualifier or "", kind=_kind(chunk, r, before), period=_clause_year(prefix) or period,
+            basis=_basis(r, prefix) if measure == "growth" else "",
             start=chunk.start + text_start, end=chunk.start + text_end, text=chunk.text[text_start:text_end],
             value_text=sent[m.start() : end].strip(), value_high=high, section=chunk.section_path,
             title=chunk.title, year=chunk.year,
         ))
     for m in (g.rules.rank_pattern.finditer(sent) if g.rules.rank_pattern else ()):
-        out.append(_rank(chunk, g, sent, at, m, period))
+        named = [f for f in out if f.indicator and f.measure != "rank" and f.start < chunk.start + at + m.start()]
+        out.append(_rank(chunk, g, sent, at, m, period, max(named, key=lambda f: f.start) if named else None))
+    label = _SEGMENT_LABEL.match(sent)
+    if label and label.group("label") not in r.lead_words:
+        # 1. 储能电池系统：营业收入31.42亿元 is the segment's revenue, not the company's
+        out = [replace(f, raw=label.group("label") + f.raw, indicator=label.group("label") + f.indicator)
+               if f.raw and label.group("label") not in f.raw else f for f in out]
     out.sort(key=lambda f: f.start)
     return out
 
 
-def _is_part_of_name(sent: str, m: re.Match[str]) -> bool:
+def base_of(rules: FigureRules, unit: str) -> tuple[str, float]:
+    """(base unit, scale) of a unit, as the ledger normalises it (万元 -> 亿元 × 0.0001, ％ -> %)."""
+    if unit in ("个百分点", "百分点"):
+        return "个百分点", 1.0
+    if unit in ("%", "％"):
+        return "%", 1.0
+    return rules.amount_units.get(unit) or rules.count_units.get(unit) or (unit, 1.0)
+
+
+def is_part_of_name(sent: str, m: re.Match[str]) -> bool:
     """5G基站 and G15 are names; 1号线 has no unit; a number inside a date or code is no figure."""
     after = sent[m.end() : m.end() + 1]
-    return bool(re.match(r"[A-Za-z]", after)) or m.group("unit") == "次" and sent[max(0, m.start() - 1) : m.start()] == "第"
+    return (bool(re.match(r"[A-Za-z级]", after))  # 5G, 30万吨级码头
+            or m.group("unit") == "次" and sent[max(0, m.start() - 1) : m.start()] == "第")
 
 
-def _respective_names(g: _Grammar, before: str) -> list[str]:
+def _counted_after(g: Grammar, sent: str, m: re.Match[str]) -> str:
+    """The thing a count with no name before it counts, written after it: 473户市场主体办理… -> 市场主体;
+    5个经济区(园区)固定资产投资… -> 经济区(园区) (a known indicator begins the next statement)."""
+    words = re.match(r"[\u4e00-\u9fff“”\"（）()A-Za-z]*", sent[m.end() :])
+    tail = words.group(0) if words else ""
+    cut = len(tail)
+    for stop in g.rules.name_stops:
+        pos = tail.find(stop)
+        if 0 < pos < cut:
+            cut = pos
+    for name in [n for n, _ in g.indicators] + ["“", "\""]:  # a known indicator or a quote opens the next phrase
+        pos = tail.find(name)
+        if 0 < pos < cut:
+            cut = pos
+    tail = re.split(r"[和及与、]", tail[:cut])[0]  # 11个老旧小区改造工程和8个道路工程
+    tail = re.sub(r"的$", "", tail)[:16]
+    return tail if len(tail) >= 2 and re.match(r"[\u4e00-\u9fff“]", tail) else ""
+
+
+def _basis(r: FigureRules, words: str) -> str:
+    """同比 / 比上年 in the words before a growth figure: what it is measured against."""
+    m = r.basis_pattern.search(words) if r.basis_pattern else None
+    return m.group(0) if m else ""
+
+
+_CN_PERCENT = re.compile(r"百分之(?P<cn>[零〇一二两三四五六七八九十百]+(?:点[零〇一二三四五六七八九]+)?)")
+
+
+class _WordsMatch:
+    """百分之二十六 read as 26%: the parts of a figure match the loop reads, for a figure written in words."""
+
+    def __init__(self, m: re.Match[str]):
+        self._m, self._num = m, _format_number(_chinese_decimal(m.group("cn")))
+
+    def group(self, name: int | str = 0) -> str | None:
+        return {0: self._m.group(0), "num": self._num, "unit": "%"}.get(name)
+
+    def start(self, name: int | str = 0) -> int:
+        return self._m.start()
+
+    def end(self, name: int | str = 0) -> int:
+        return self._m.end()
+
+
+def _figure_matches(g: Grammar, sent: str) -> list:
+    """The figures of a sentence in text order: written in digits, and percentages written in words."""
+    found: list = list(g.figure.finditer(sent))
+    if "百分之" in sent:
+        found += [_WordsMatch(m) for m in _CN_PERCENT.finditer(sent)]
+        found.sort(key=lambda m: m.start())
+    return found
+
+
+def _chinese_decimal(words: str) -> float:
+    whole, _, frac = words.replace("〇", "零").replace("两", "二").partition("点")
+    digits = "零一二三四五六七八九"
+    value = 0
+    if "百" in whole:
+        hundreds, _, whole = whole.partition("百")
+        value += (digits.find(hundreds) if hundreds else 1) * 100
+        whole = whole.lstrip("零")
+    value += _chinese_number(whole) if whole else 0
+    return value + (float("0." + "".join(str(digits.find(c)) for c in frac)) if frac else 0.0)
+
+
+def _format_number(x: float) -> str:
+    return f"{x:.6f}".rstrip("0").rstrip(".")
+
+
+def _clause_year(words: str) -> int | None:
+    """到2024年末存栏奶牛达到7.5万头: the year the figure's own clause dates it to (not 比2023年, a basis)."""
+    m = re.search(r"(?:到|截至|截止)((?:19|20)\d{2})年(?:底|末)?|((?:19|20)\d{2})年(?:底|末)", words)
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def _respective_names(g: Grammar, before: str) -> list[str]:
     """The names before 分别, each made whole: 城镇、农村居民人均可支配收入 -> 城镇居民人均可支配收入,
     农村居民人均可支配收入 (the shared tail is the known indicator the last name ends with)."""
     joint = re.split(r"[，,；;：:。]", before)[-1]
     lead = g.lead.match(joint)
     joint = joint[lead.end() :] if lead else joint
     names = [n for n in re.split(r"[、和及与]", joint) if n]
+    if len(names) == 1:  # 城乡居民人均可支配收入分别增长5%、6%
+        head = next((h for h in g.rules.respective_heads if names[0].startswith(h) and len(names[0]) > len(h)), None)
+        return [h + names[0][len(head):] for h in g.rules.respective_heads[head]] if head else []
     if len(names) < 2:
         return []
     last = names[-1]
-    tail = next((name for name, _ in g.indicators if last.endswith(name) and len(name) < len(last)), None)
-    if tail is None:
-        return []
-    head_len = len(last) - len(tail)
-    shared = tail if head_len else ""
-    out = [n if n.endswith(tail) else n + shared for n in names]
-    return out if head_len else []
+    tails = [name for name, _ in g.indicators] + sorted(g.rules.name_tails, key=len, reverse=True)
+    tail = next((t for t in tails if last.endswith(t) and len(t) < len(last)), None)
+    if tail is None:  # 废钢、铁精粉、备品备件分别增长…: names of their own
+        return names
+    # the last name's head is as long as the others' (城镇、农村常住居民… -> 城镇常住居民…)
+    head_len = min(len(last) - len(tail), *(len(n) for n in names[:-1]))
+    shared = last[head_len:]
+    return [n if n.endswith(shared) or n.endswith(tail) else n + shared for n in names]
 
 
 def _measure(r: FigureRules, prefix: str, unit: str) -> tuple[str, int | None, bool]:
@@ -191,7 +380,7 @@ def _measure(r: FigureRules, prefix: str, unit: str) -> tuple[str, int | None, b
     return "level", None, False
 
 
-def _indicator(g: _Grammar, words: str) -> tuple[str, int | None]:
+def _indicator(g: Grammar, words: str) -> tuple[str, int | None]:
     """(the indicator's name as written, where it starts in `words`): a known indicator when one is
     written there, else the words left after the lead words and verbs are taken off."""
     best: tuple[int, str] | None = None
@@ -223,7 +412,7 @@ def _indicator(g: _Grammar, words: str) -> tuple[str, int | None]:
     return raw, start + (len(words) - len(words.lstrip()) if not lead else 0)
 
 
-def _canonical(g: _Grammar, raw: str) -> str:
+def _canonical(g: Grammar, raw: str) -> str:
     """GDP, 生产总值 -> 地区生产总值; a longer name (城镇登记失业率) stays as written."""
     return dict(g.indicators).get(raw, raw)
 
@@ -250,18 +439,34 @@ def _kind(chunk: Chunk, r: FigureRules, before: str) -> str:
     return "actual"
 
 
-def _rank(chunk: Chunk, g: _Grammar, sent: str, at: int, m: re.Match[str], period: int | None) -> Figure:
+def _rank(chunk: Chunk, g: Grammar, sent: str, at: int, m: re.Match[str], period: int | None,
+          before: Figure | None) -> Figure:
+    """第5, 前3: a rank of the indicator named before it, or of the figure before it in the sentence
+    (一般公共预算收入121.4亿元，位居全省第5)."""
     clause_start = max([0, *(b.end() for b in _CLAUSE_BREAK.finditer(sent, 0, m.start()))])
     raw, name_at = _indicator(g, sent[clause_start : m.start()])
     start = at + clause_start + (name_at or 0 if raw else m.start() - clause_start)
-    value = float(m.group(1))
+    indicator = _canonical(g, raw) if raw else ""
+    if not raw and before is not None:
+        raw, indicator = before.raw, before.indicator
+    value = float(m.group(1)) if m.group(1).isdigit() else float(_chinese_number(m.group(1)))
+    unit = m.group(2) or ""
     return Figure(
         figure_id=content_hash(chunk.chunk_id, str(start), "rank"), chunk_id=chunk.chunk_id, report_id=chunk.report_id,
-        source=chunk.source, entity=chunk.entity, indicator=_canonical(g, raw) if raw else "", raw=raw, measure="rank",
-        value=value, unit="位", base_value=value, base_unit="位", qualifier="", kind=_kind(chunk, g.rules, sent[: m.start()]),
+        source=chunk.source, entity=chunk.entity, indicator=indicator, raw=raw, measure="rank",
+        value=value, unit=unit, base_value=value, base_unit="位", qualifier="", kind=_kind(chunk, g.rules, sent[: m.start()]),
         period=period, start=chunk.start + start, end=chunk.start + at + m.end(), text=chunk.text[start : at + m.end()],
         value_text=m.group(0), section=chunk.section_path, title=chunk.title, year=chunk.year,
     )
+
+
+def _chinese_number(words: str) -> int:
+    """一 … 九十九, as ranks are written (全国第一, 第十二)."""
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")}
+    if "十" not in words:
+        return digits.get(words, 0)
+    tens, _, ones = words.partition("十")
+    return (digits.get(tens, 0) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
 
 
 def ledger_stamp() -> str:

@@ -20,7 +20,8 @@ from assistant.backends import ReportStore
 from assistant.errors import IngestError
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.figures import figure_rows, ledger_stamp
-from assistant.ingest.loading import discover, load_document
+from assistant.ingest.isolation import FileReader
+from assistant.ingest.loading import discover
 from assistant.ingest.parsing import PARSER_VERSION, ParsedFile, parse_document, profile_for
 from assistant.settings import Settings
 from vectorstore.chroma import FileRecord
@@ -33,6 +34,11 @@ Progress = Callable[[int, int, str], None]  # (chunks done, chunks total, file)
 EMBED_BATCH = 64
 
 
+STATUS_LABELS = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "removed": "已移除",
+                 "error": "失败"}
+"""What a person reads for each outcome status (the status itself stays a stable code for the API)."""
+
+
 @dataclass
 class FileOutcome:
     source: str
@@ -41,6 +47,10 @@ class FileOutcome:
     chunks: int = 0
     embedded: int = 0
     message: str = ""
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
 
 
 @dataclass(frozen=True)
@@ -87,18 +97,17 @@ class Indexer:
         t0 = time.perf_counter()
         summary = IngestSummary()
         paths = paths or [self.settings.data_dir]
-        with self._locked():
+        with self._locked(), FileReader(self.settings) as reader:
             manifest = self.store.files()
             parsed: list[ParsedFile] = []
             origin: dict[str, Path] = {}
             seen_sources: set[str] = set()
-            max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
             for path in discover(paths):
                 try:
-                    doc = load_document(path, self.settings.data_dir, max_bytes, self.settings.follow_symlinks)
+                    doc = reader.load(path)
                     if len(doc.text) > self.settings.max_text_chars:
-                        raise IngestError(doc.source, f"{len(doc.text):,} characters of text, over the limit of "
-                                                      f"{self.settings.max_text_chars:,} (REPORTQA_MAX_TEXT_CHARS)")
+                        raise IngestError(doc.source, f"文字共 {len(doc.text):,} 个字符，超过 "
+                                                      f"{self.settings.max_text_chars:,} 个字符的上限（REPORTQA_MAX_TEXT_CHARS）")
                     seen_sources.add(doc.source)
                     origin[doc.source] = path.resolve()
                     pf = parse_document(doc, self.chunker, profile_for(path, self.settings))
@@ -107,6 +116,7 @@ class Indexer:
                     summary.outcomes.append(FileOutcome(exc.source, "error", message=exc.reason))
                     continue
                 parsed.append(pf)
+            reader.close()  # no worker idles through the embedding
 
             todo: list[ParsedFile] = []
             hashes = {r.file_hash: s for s, r in manifest.items()}
@@ -121,7 +131,7 @@ class Indexer:
                     (report_owner[r.report_id] for r in pf.reports if report_owner.get(r.report_id, doc.source) != doc.source), None
                 )
                 if twin and twin != doc.source:
-                    summary.outcomes.append(FileOutcome(doc.source, "duplicate", message=f"same report text as {twin}; indexed once"))
+                    summary.outcomes.append(FileOutcome(doc.source, "duplicate", message=f"与 {twin} 的报告内容相同，只索引一次"))
                     continue
                 hashes[doc.file_hash] = doc.source
                 for r in pf.reports:
@@ -140,7 +150,7 @@ class Indexer:
                 for source in sorted(set(manifest) - seen_sources):
                     if self._file_gone(manifest[source]):
                         self.store.remove_file(source)
-                        summary.outcomes.append(FileOutcome(source, "removed", message="file is gone"))
+                        summary.outcomes.append(FileOutcome(source, "removed", message="文件已不存在，已从索引中移除"))
         summary.seconds = time.perf_counter() - t0
         return summary
 
@@ -163,14 +173,14 @@ class Indexer:
         for source, record in sorted(manifest.items()):
             have = counts.pop((source, record.file_hash), 0)
             if have != record.n_chunks:
-                problems.append(Problem(source, f"{have} chunks stored, the manifest says {record.n_chunks}", True))
+                problems.append(Problem(source, f"索引中存有 {have} 个片段，清单记录为 {record.n_chunks} 个", True))
             if self._file_gone(record):
-                problems.append(Problem(source, "the file is gone from disk (ingest --prune removes it)", False))
+                problems.append(Problem(source, "文件已不在磁盘上（reportqa ingest --prune 会将其移出索引）", False))
         for (source, _), n in sorted(counts.items()):
             if source in manifest:
-                problems.append(Problem(source, f"{n} chunks of an older version of the file", True))
+                problems.append(Problem(source, f"索引中有该文件旧版本的 {n} 个片段", True))
             else:
-                problems.append(Problem(source, f"{n} chunks of a file that is not in the manifest", True))
+                problems.append(Problem(source, f"索引中有 {n} 个片段属于清单中没有的文件", True))
         return problems
 
     def repair(self, problems: list[Problem]) -> IngestSummary:

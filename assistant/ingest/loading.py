@@ -7,11 +7,13 @@ Offsets everywhere point into `Document.text`: the decoded file with universal n
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import importlib
 import os
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from charset_normalizer import from_bytes
 
@@ -19,7 +21,21 @@ from assistant.errors import IngestError
 from assistant.records import Document
 
 _MB = 1024 * 1024
-Loader = Callable[[Path, bytes, str], Document]
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Budgets a reader checks before it parses, from the settings: what would cost the parser minutes
+    is refused in milliseconds (a page nested 80,000 levels deep takes the HTML parser about a minute)."""
+
+    html_depth: int = 10_000  # REPORTQA_MAX_HTML_DEPTH
+
+
+NO_LIMITS = ReadLimits()
+
+
+class Loader(Protocol):
+    def __call__(self, path: Path, raw: bytes, source: str, limits: ReadLimits = NO_LIMITS) -> Document: ...
 
 
 def _printable_ratio(text: str) -> float:
@@ -58,13 +74,14 @@ def _try_utf16(raw: bytes) -> tuple[str, str] | None:
 def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
     """Decode report bytes: BOMs, strict UTF-8, UTF-16, then a detector as the last resort."""
     if not raw.strip():
-        raise IngestError(source, "empty file")
+        raise IngestError(source, "空文件")
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
             try:
                 return _finish(raw.decode(enc), enc, source)
             except UnicodeDecodeError as exc:
-                raise IngestError(source, f"cannot decode as {enc}: {exc.reason} at byte {exc.start}") from None
+                raise IngestError(source, f"文件开头的 BOM 标明编码为 {enc}，但第 {exc.start} 字节无法按此"
+                                          f"解码（{exc.reason}），文件可能已损坏") from None
     try:
         return _finish(raw.decode("utf-8"), "utf-8", source)
     except UnicodeDecodeError:
@@ -77,7 +94,7 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
     if utf16:
         return _finish(utf16[0], utf16[1], source)
     if raw.count(0) > len(raw) // 100:
-        raise IngestError(source, "binary file (not text)")
+        raise IngestError(source, "不是文本文件（二进制内容）")
     candidates: list[tuple[str, str]] = []
     try:
         candidates.append((raw.decode("gb18030"), "gb18030"))
@@ -91,7 +108,8 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
             pass
     candidates = [(t, e) for t, e in candidates if _printable_ratio(t) > 0.97]
     if not candidates:
-        raise IngestError(source, "undecodable text: neither UTF-8, UTF-16 nor GB18030, and no encoding detected")
+        raise IngestError(source, "无法识别文字编码：不是 UTF-8、UTF-16 或 GB18030，也检测不出其他编码；"
+                                  "请另存为 UTF-8 后再导入")
     text, enc = max(candidates, key=lambda c: _cjk_ratio(c[0]))
     return _finish(text, enc, source)
 
@@ -99,13 +117,13 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
 def _finish(text: str, encoding: str, source: str) -> tuple[str, str]:
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if _printable_ratio(text[:20_000]) < 0.97:
-        raise IngestError(source, f"binary file (decoded as {encoding}, but mostly control characters)")
+        raise IngestError(source, f"不是文本文件（按 {encoding} 解码后大多是控制字符）")
     if not text.strip():
-        raise IngestError(source, "empty file (only whitespace)")
+        raise IngestError(source, "空文件（只有空白字符）")
     return text, encoding
 
 
-def load_text(path: Path, raw: bytes, source: str) -> Document:
+def load_text(path: Path, raw: bytes, source: str, limits: ReadLimits = NO_LIMITS) -> Document:
     text, encoding = decode_bytes(raw, source)
     return Document(source=source, text=text, encoding=encoding, file_hash=hashlib.sha256(raw).hexdigest()[:16],
                     fmt=path.suffix.lower().lstrip("."))
@@ -114,9 +132,9 @@ def load_text(path: Path, raw: bytes, source: str) -> Document:
 def _lazy(module: str, name: str) -> Loader:
     """Import a format's loader (and its parsing library) only when a file of that format is loaded."""
 
-    def load(path: Path, raw: bytes, source: str) -> Document:
+    def load(path: Path, raw: bytes, source: str, limits: ReadLimits = NO_LIMITS) -> Document:
         loader: Loader = getattr(importlib.import_module(module), name)
-        return loader(path, raw, source)
+        return loader(path, raw, source, limits)
 
     return load
 
@@ -158,26 +176,42 @@ def readable_name(name: str) -> str:
     return "".join(ch for ch in name if ch.isprintable())
 
 
+_OS_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限",
+               errno.EISDIR: "这是文件夹，不是文件", errno.ELOOP: "链接循环指向自身", errno.EIO: "磁盘读取出错"}
+
+
+def _megabytes(size: int) -> str:
+    """A size as people read it (50, 12.5, 0.011), not the float a limit in bytes makes (0.000999451)."""
+    return f"{size / _MB:.1f}".removesuffix(".0") if size >= 10 * _MB else f"{size / _MB:.2g}"
+
+
+def os_reason(exc: OSError) -> str:
+    """The system's reason in Chinese where it is a common one, else as the system gives it."""
+    return _OS_REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+
+
 def load_document(path: Path, data_dir: Path | None = None, max_bytes: int | None = None,
-                  follow_links: bool = False) -> Document:
-    """Load one file; every failure is an `IngestError` naming the file and the cause."""
+                  follow_links: bool = False, limits: ReadLimits = NO_LIMITS) -> Document:
+    """Load one file in this process; every failure is an `IngestError` naming the file and the cause.
+    An ingest reads through `isolation.FileReader`, which runs this in a worker with a time and a
+    memory budget."""
     source = source_name(path, data_dir)
     if not follow_links and data_dir is not None and _links_out(path, data_dir):
-        raise IngestError(source, f"a link to {path.resolve()}, outside the data folder: not followed "
-                                  "(REPORTQA_FOLLOW_SYMLINKS=true to allow)")
+        raise IngestError(source, f"链接指向数据文件夹之外的 {path.resolve()}，未读取"
+                                  "（如确需读取，请设置 REPORTQA_FOLLOW_SYMLINKS=true）")
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise IngestError(source, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}")
+        raise IngestError(source, f"不支持的文件类型{' ' + path.suffix if path.suffix else '（无扩展名）'}；支持：{'、'.join(supported_suffixes())}")
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise IngestError(source, f"cannot read file: {exc.strerror}") from None
+        raise IngestError(source, f"无法读取文件：{os_reason(exc)}") from None
     if max_bytes is not None and size > max_bytes:
         raise IngestError(
-            source, f"file is {size / _MB:.1f} MB, over the limit of {max_bytes / _MB:g} MB (REPORTQA_MAX_FILE_MB)"
+            source, f"文件大小 {_megabytes(size)} MB，超过 {_megabytes(max_bytes)} MB 的上限（REPORTQA_MAX_FILE_MB）"
         )
     raw = _read_limited(path, source, max_bytes)
-    return loader(path, raw, source)
+    return loader(path, raw, source, limits)
 
 
 def _links_out(path: Path, data_dir: Path) -> bool:
@@ -195,9 +229,9 @@ def _read_limited(path: Path, source: str, max_bytes: int | None) -> bytes:
                 return fh.read()
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise IngestError(source, f"cannot read file: {exc.strerror}") from None
+        raise IngestError(source, f"无法读取文件：{os_reason(exc)}") from None
     if len(raw) > max_bytes:
-        raise IngestError(source, f"file is over the limit of {max_bytes / _MB:g} MB (REPORTQA_MAX_FILE_MB)")
+        raise IngestError(source, f"文件超过 {_megabytes(max_bytes)} MB 的上限（REPORTQA_MAX_FILE_MB）")
     return raw
 
 

@@ -8,14 +8,16 @@ from pathlib import Path
 from assistant.errors import IngestError
 from assistant.ingest.chunking import Chunker
 from assistant.ingest.cleaning import find_boilerplate, removed_mask
-from assistant.ingest.loading import discover, load_document
+from assistant.ingest.isolation import FileReader
+from assistant.ingest.loading import discover
 from assistant.ingest.metadata import extract_metadata
 from assistant.ingest.splitting import find_reports
 from assistant.records import Chunk, Document, Report
 from assistant.settings import Settings
 
-PARSER_VERSION = 4
-"""Bump when parsing gives other reports or chunk metadata for the same bytes (2: report profiles, entity)."""
+PARSER_VERSION = 5
+"""Bump when parsing gives other reports or chunk metadata for the same bytes (2: report profiles, entity;
+5: report types with their own time rule, a local paper's entity)."""
 
 
 @dataclass
@@ -51,7 +53,7 @@ def parse_document(doc: Document, chunker: Chunker, profile: str | None = None) 
             reports.append(report)
             chunks.extend(report_chunks)
     if not chunks:
-        raise IngestError(doc.source, "no report text found (only boilerplate or whitespace)")
+        raise IngestError(doc.source, "没有找到报告正文（只有网页导航、版权声明等固定内容或空白）")
     return ParsedFile(doc, reports, chunks)
 
 
@@ -76,11 +78,11 @@ def parse_paths(paths: list[Path], settings: Settings) -> ParseResult:
     """Load and chunk every file; a bad file is recorded in `skipped` and the rest go on."""
     chunker = Chunker(settings.chunk_target, settings.chunk_max)
     result = ParseResult()
-    max_bytes = int(settings.max_file_mb * 1024 * 1024)
-    for path in discover(paths):
-        try:
-            doc = load_document(path, settings.data_dir, max_bytes, settings.follow_symlinks)
-            result.files.append(parse_document(doc, chunker, profile_for(path, settings)))
-        except IngestError as exc:
-            result.skipped.append(exc)
+    with FileReader(settings) as reader:
+        for path in discover(paths):
+            try:
+                doc = reader.load(path)
+                result.files.append(parse_document(doc, chunker, profile_for(path, settings)))
+            except IngestError as exc:
+                result.skipped.append(exc)
     return result

@@ -25,6 +25,8 @@ class TypeRule:
     title: Pattern | None = None
     title_not: Pattern | None = None
     body: Pattern | None = None
+    period: str = ""  # "year": a report of this type speaks of its year (a 统计公报), whatever the time rule
+    not_for: Pattern | None = None  # questions it cannot answer (a half-year report and 全年)
 
     def matches(self, title: str, body_head: str) -> bool:
         if self.title is None and self.body is None:
@@ -74,6 +76,10 @@ class FigureRules:
     verbs: tuple[str, ...] = ()
     lead_words: tuple[str, ...] = ()
     basis_pattern: Pattern | None = None
+    name_tails: tuple[str, ...] = ()  # the shared tail of a 分别 list (第一产业、服务业增加值)
+    respective_heads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # 城乡 -> 城镇, 农村
+    name_stops: tuple[str, ...] = ()  # verbs that end the counted thing after a count (473户市场主体办理…)
+    name_fillers: tuple[str, ...] = ()  # words a question may leave out of a name (PM2.5平均浓度 asked as PM2.5浓度)
 
     @classmethod
     def from_data(cls, data: dict, base: FigureRules | None = None) -> FigureRules:
@@ -101,6 +107,11 @@ class FigureRules:
             verbs=words("verbs") or b.verbs,
             lead_words=words("lead_words") or b.lead_words,
             basis_pattern=_pattern(data.get("basis_pattern")) or b.basis_pattern,
+            name_tails=words("name_tails") or b.name_tails,
+            respective_heads={k: tuple(v) for k, v in data["respective_heads"].items()} if "respective_heads" in data
+            else b.respective_heads,
+            name_stops=words("name_stops") or b.name_stops,
+            name_fillers=words("name_fillers") or b.name_fillers,
         )
 
 
@@ -126,6 +137,8 @@ class ReportProfile:
     alias_patterns: tuple[Pattern, ...] = ()  # another name the text gives the entity (证券简称：澄川新能)
     abbreviations: dict[str, str] = field(default_factory=dict)  # 第一人民医院 -> 一院: how people shorten names
     figures: FigureRules = field(default_factory=FigureRules)
+    amount_words: tuple[str, ...] = ()  # what a question asks in money (净利润多少, 花了多少): an amount answers
+    person_titles: tuple[str, ...] = ()  # what follows a person's name (韦明哲主任医师): a name answers 哪位
 
     def name_forms(self, name: str) -> set[str]:
         """The name as people shorten it: 青岚市第一人民医院 -> 青岚市一院, 青岚一院."""
@@ -172,7 +185,8 @@ def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportPr
             entity_suffixes=tuple(sorted(entity.get("suffixes", []), key=len, reverse=True)),
             frequent_suffixes=tuple(entity.get("frequent_suffixes", [])),
             entity_is_place=bool(entity.get("is_place", False)),
-            types=tuple(TypeRule(t["name"], _pattern(t.get("title")), _pattern(t.get("title_not")), _pattern(t.get("body")))
+            types=tuple(TypeRule(t["name"], _pattern(t.get("title")), _pattern(t.get("title_not")), _pattern(t.get("body")),
+                                 t.get("period", ""), _pattern(t.get("not_for")))
                         for t in data.get("types", [])),
             time=TimeRule(
                 report_period=time.get("report_period", "none"), review_cues=_pattern(time.get("review_cues")),
@@ -187,6 +201,8 @@ def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportPr
             alias_patterns=tuple(re.compile(p) for p in entity.get("alias_patterns", [])),
             abbreviations=dict(entity.get("abbreviations", {})),
             figures=FigureRules.from_data(data.get("figures", {}), figure_base),
+            amount_words=tuple(query.get("amount_words", [])),
+            person_titles=tuple(sorted(query.get("person_titles", []), key=len, reverse=True)),
         )
     except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"report profile {path}: {exc}") from exc

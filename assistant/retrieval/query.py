@@ -69,9 +69,10 @@ def understand(text: str, known_cities: list[str] | dict[str, str], latest_year:
     info = QueryInfo(text=text, cities=[e for e, _ in found], mentions=[m for _, m in found])
     years = [int(y) for y in _YEAR.findall(text)]
     anchor = latest_year.get(info.city) or latest_year.get(None)
+    now = _relative_anchor(info, latest_year)
     for word, delta in RELATIVE_YEARS.items():
-        if word in text and anchor:
-            years.append(anchor + delta)
+        if word in text and now:
+            years.append(now + delta)
     info.years = list(dict.fromkeys(years))
     if TARGET_WORDS.search(text) and not _NOT_TARGET.search(text):
         info.intent = "target"
@@ -83,6 +84,17 @@ def understand(text: str, known_cities: list[str] | dict[str, str], latest_year:
     if not info.compare:
         info.parts = question_parts(text, info.mentions, info.years)
     return info
+
+
+def _relative_anchor(info: QueryInfo, latest_year: dict[str | None, int]) -> int | None:
+    """The year 今年 means: that of the named entity's latest report. A question naming none, over entities
+    whose latest reports differ, has no one 今年 (each entity has its own), so it gets no year: the corpus's
+    latest report would pick one entity for the user."""
+    if info.city:
+        return latest_year.get(info.city) or latest_year.get(None)
+    if not info.cities and len({y for e, y in latest_year.items() if e is not None}) > 1:
+        return None
+    return latest_year.get(None)
 
 
 _PAIR = re.compile(r"^(.+?)[和与及](.+?)(分别|各自|各)(是|为|有|完成了?|达到了?)?(多少\S{0,2}|几\S?|什么|哪些)")

@@ -5,6 +5,7 @@ needs no preflight, so any page could upload), no framing, and request bodies co
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -46,6 +47,28 @@ def _host_only(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+class FailedKeys:
+    """Wrong keys per client address in a sliding window: past the limit, the client waits (429), so a key
+    cannot be guessed at HTTP speed."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0):
+        self.limit, self.window_s = limit, window_s
+        self._seen: dict[str, list[float]] = {}
+
+    def _recent(self, who: str, now: float) -> list[float]:
+        times = [t for t in self._seen.get(who, []) if now - t < self.window_s]
+        self._seen[who] = times
+        return times
+
+    def blocked(self, who: str) -> bool:
+        return len(self._recent(who, time.monotonic())) >= self.limit
+
+    def failed(self, who: str) -> None:
+        self._recent(who, time.monotonic()).append(time.monotonic())
+        if len(self._seen) > 10_000:  # bounded: forget the quiet ones
+            self._seen = {k: v for k, v in self._seen.items() if v}
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message, "error": {"message": message, "type": "forbidden", "code": status}},
                         status_code=status)
@@ -55,8 +78,9 @@ class Guard:
     """Host check, same-origin writes, security headers and a streamed body limit on upload paths."""
 
     def __init__(self, app, hosts: list[str] | None, origins: Iterable[str] = (), upload_limit: int | None = None,
-                 upload_paths: tuple[str, ...] = ("/v1/reports",)):
+                 upload_paths: tuple[str, ...] = ("/v1/reports",), failures: FailedKeys | None = None):
         self.app = app
+        self.failures = failures  # wrong chat passwords count with wrong API keys, per address
         self.hosts = hosts
         self.origins = {o.rstrip("/").lower() for o in origins}
         self.upload_limit = upload_limit
@@ -92,6 +116,9 @@ class Guard:
                 message = {**message, "headers": kept}
             await send(message)
 
+        if self.failures is not None and scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"):
+            await self._login(scope, receive, send_secured)
+            return
         if self.upload_limit is not None and scope["method"] == "POST" and \
                 scope["path"].rstrip("/").endswith(self.upload_paths):
             await self._limited(scope, receive, send_secured, headers)
@@ -107,6 +134,24 @@ class Guard:
     @staticmethod
     def _same_origin(origin: str, host: str) -> bool:
         return urlsplit(origin).netloc == host.strip().lower()
+
+    async def _login(self, scope, receive, send) -> None:
+        """The chat's password form: a client past the limit of wrong passwords waits, like a wrong API key."""
+        failures = self.failures
+        assert failures is not None
+        who = (scope.get("client") or ("?",))[0]
+        if failures.blocked(who):
+            message = "密码错误次数过多，请一分钟后再试"
+            await JSONResponse({"detail": message, "error": {"message": message, "type": "rate_limited", "code": 429}},
+                               status_code=429, headers={"Retry-After": str(int(failures.window_s))})(scope, receive, send)
+            return
+
+        async def watched(message):
+            if message["type"] == "http.response.start" and message["status"] in (400, 401):
+                failures.failed(who)  # Gradio answers a wrong password with 400
+            await send(message)
+
+        await self.app(scope, receive, watched)
 
     async def _limited(self, scope, receive, send, headers: dict[str, str]) -> None:
         """Refuse a body over the limit: at once when its declared length says so, else as soon as the

@@ -1,4 +1,5 @@
-"""The Gradio chat (中文界面): streamed answers with citation cards, filters, uploads, index status, feedback.
+"""The Gradio chat (中文界面): streamed answers with citation cards, filters, uploads, index status, feedback,
+重新生成 and the conversation's export; the 指标 tab is `ui_figures.FiguresTab`.
 
 `create_app(qa)` builds one `gr.Blocks` around one shared `ReportQA`. Handlers are `ChatUI` methods, so
 tests call them without a server. Everything taken from a report or a user is HTML-escaped here.
@@ -22,6 +23,8 @@ from assistant.records import Answer, Citation, Report
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.normalize import normalize_question
 from assistant.serve.feedback import Feedback, FeedbackLog
+from assistant.serve.ui_export import export_record, write_exports
+from assistant.serve.ui_figures import FiguresTab
 from assistant.serve.ui_render import (
     BRIDGE_JS,
     CSS,
@@ -31,6 +34,7 @@ from assistant.serve.ui_render import (
     _oneline,
     anchor,
     answer_markdown,
+    cite_tip,
     esc,
     highlight_spans,
     marked_html,
@@ -39,6 +43,8 @@ from assistant.serve.ui_render import (
     pinyin_key,
     plain_answer,
     plain_block,
+    report_nav,
+    status_html,
 )
 from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
 
@@ -51,6 +57,7 @@ EXAMPLES = [
     "济南和沈阳2023年地区生产总值增速分别是多少？",
     "2025年盘锦市政府工作报告是什么时候作的？",
 ]
+WAITING = "正在检索相关段落…"  # the page knows a new answer has begun by it
 OPEN_PREFIX = "rq-open-"  # "查看原文" links carry the chunk id in the href: the chat sanitizer drops data-*
 STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
 
@@ -123,15 +130,31 @@ class ChatUI:
         parts.append(f'<a class="rq-open" href="#{OPEN_PREFIX}{esc(cit.chunk_id)}">查看原文 ›</a></details>')
         return _oneline("".join(parts))
 
+    @staticmethod
+    def cited_claims(answer: Answer) -> dict[int, list[str]]:
+        """The answer's statements that cite each passage, by citation number."""
+        return {c.n: [body for body, nums in statements(answer.answer) if c.n in nums] for c in answer.citations}
+
+    def cited_marks(self, answer: Answer) -> dict[int, list[tuple[int, int]]]:
+        """Where each passage says what the answer cites it for: the card's highlight, the popover, the export."""
+        claims = self.cited_claims(answer)
+        return {c.n: highlight_spans(c.text, claims[c.n]) for c in answer.citations}
+
     def render_answer(self, answer: Answer, turn_id: str, filters: Filters) -> str:
         out = []
         if answer.error:
             out.append(f"⚠️ {md_text(answer.error)}\n\n")
-        out.append(answer_markdown(answer.answer, turn_id) if answer.answer else "")
-        claims = {c.n: [body for body, nums in statements(answer.answer) if c.n in nums] for c in answer.citations}
+        claims, marks = self.cited_claims(answer), self.cited_marks(answer)
+        tips = {c.n: cite_tip(c, marks[c.n]) for c in answer.citations}
+        out.append(answer_markdown(answer.answer, turn_id, answer.unverified_numbers, tips) if answer.answer else "")
         cards = [self.card(c, claims[c.n], turn_id) for c in answer.citations]
         if steering.NOTE in answer.notes:
             out.append(f"\n\n⚠️ {md_text(steering.NOTE)}")
+        if answer.unverified_numbers:
+            out.append('\n\n<div class="rq-warn">⚠️ 标有虚线的数字在所引原文中没有找到，请对照原文核实。</div>')
+        for note in answer.notes:  # what the answer text does not say itself: two reports disagree on a figure
+            if note != steering.NOTE and note not in answer.answer:
+                out.append(f'\n\n<div class="rq-warn">⚠️ {esc(note)}</div>')
         if answer.uncited and answer.context:
             out.append("\n\n⚠️ 回答没有标注引用，请对照下列检索到的段落核实。")
             cards = [self.card(c, [], turn_id, "r") for c in answer.context]
@@ -144,14 +167,16 @@ class ChatUI:
         if read_with_history(answer):
             notes.append(f"理解为：{answer.standalone_question}")  # a follow-up read with what was said before
         if not filters.empty:
-            labels = {r.report_id: r.title for r in self.qa.reports()}
-            notes.append(f"筛选：{filters_text(filters, labels)}")
+            notes.append(f"筛选：{self.filters_text(filters)}")
         if answer.timings_ms.get("total") is not None:
             notes.append(f"用时 {answer.timings_ms['total'] / 1000:.1f} 秒")
         if notes:
             out.append(f'\n\n<div class="rq-foot">{esc(" ｜ ".join(notes))}</div>')
         out.append("\n\n" + plain_block(plain_answer(answer)))
         return "".join(out)
+
+    def filters_text(self, filters: Filters) -> str:
+        return filters_text(filters, {r.report_id: r.title for r in self.qa.reports()}) if not filters.empty else ""
 
     # --- chat ------------------------------------------------------------------------------------
     @staticmethod
@@ -203,7 +228,7 @@ class ChatUI:
         history = [] if alone else [t["question"] for t in turns]  # alone: asked again without what came before
         turn_id = uuid.uuid4().hex[:12]
         shown = self.messages(turns) + [{"role": "user", "content": md_text(question)}]
-        yield shown + [{"role": "assistant", "content": "正在检索相关段落…"}], turns
+        yield shown + [{"role": "assistant", "content": WAITING}], turns
         answer, text = None, ""
         try:
             for item in self.qa.stream(question, history, filters):
@@ -225,9 +250,34 @@ class ChatUI:
                            "title": c.title} for c in answer.citations],
             "html": self.render_answer(answer, turn_id, filters),
             "options": self.quick_replies(question, answer, filters),
+            "read_as": answer.standalone_question if read_with_history(answer) else "",
+            "filters_text": self.filters_text(filters),
+            "export": export_record(answer, self.cited_marks(answer)),
         }
         turns = turns + [turn]
         yield self.messages(turns), turns
+
+    def regenerate(self, turns: list[dict[str, Any]] | None):
+        """重新生成: the last question asked again with the filters and the history it was asked with
+        (not what the filter controls show now); the new answer replaces the old one."""
+        turns = list(turns or [])
+        if not turns:
+            yield self.messages(turns), turns
+            return
+        last, rest = turns[-1], turns[:-1]
+        f = last["filters"]
+        alone = bool(rest) and not last["history"]  # it had been asked without what came before
+        yield from self.respond(last["question"], rest, f["cities"], f["years"], f["report_ids"], f["periods"], alone)
+
+    @staticmethod
+    def on_export(turns: list[dict[str, Any]] | None):
+        """The conversation as Markdown and as Word, written anew after each answer into a folder of this
+        request's own: a DownloadButton serves the file it holds, it cannot make one on the click."""
+        if not turns:
+            off = gr.update(value=None, interactive=False)
+            return off, off
+        md, docx = write_exports(turns)
+        return gr.update(value=str(md), interactive=True), gr.update(value=str(docx), interactive=True)
 
     # --- feedback --------------------------------------------------------------------------------
     def record_feedback(self, turn: dict[str, Any], rating: str, comment: str = "") -> dict[str, Any]:
@@ -256,47 +306,57 @@ class ChatUI:
         return "", None, gr.update(visible=False), "感谢反馈，说明已记录。"
 
     # --- report view -------------------------------------------------------------------------------
-    def report_view(self, chunk_id: str) -> str:
-        """The whole report the chunk belongs to, with the chunk marked (the page scrolls to it)."""
+    def report_view(self, chunk_id: str, span: tuple[int, int] | None = None, nav: str = "",
+                    claims: list[str] | None = None) -> str:
+        """The whole report the chunk belongs to, with the chunk marked (the page scrolls to it), or only
+        `span` of it (a figure's words, offsets into the source); `nav` (`report_nav`) on top when it was
+        opened from an answer's citation, whose `claims` (the answer's statements citing it) mark the cited
+        sentences strongly inside the lightly marked passage."""
         chunk = self.qa.chunk(chunk_id or "")
         if chunk is None:
             return '<div class="rq-empty">该段落已不在索引中（报告可能已更新），请重新提问。</div>'
         report = self.qa.report(chunk.report_id)
         text = self.qa.document_text(chunk.source)
+        mark_start, mark_end = span or (chunk.start, chunk.end)
         start, end = (report.start, report.end) if report else (0, len(text))
-        start, end = min(start, chunk.start), max(end, chunk.end)
+        start, end = min(start, chunk.start, mark_start), max(end, chunk.end, mark_end)
         meta = [chunk.city or "城市未知", f"{chunk.year}年" if chunk.year else "年份未知", chunk.type]
         if report:
             meta += [report.date or "", report.meeting or "", report.speaker or ""]
-        body = (esc(text[start:chunk.start]) + f'<mark class="rq-target" id="rq-target">{esc(chunk.text)}</mark>'
-                + esc(text[chunk.end:end]))
-        return (f'<div class="rq-report"><a class="rq-back" href="#rq-chat">↑ 返回对话</a>'
+        inside = esc(text[mark_start:mark_end])
+        sentences = highlight_spans(chunk.text, claims) if claims and span is None else []
+        if sentences:  # the passage lightly, the sentences the answer cites strongly
+            inside, cursor = "", 0
+            for a, b in sorted(sentences):
+                inside += f'{esc(chunk.text[cursor:a])}<mark class="rq-hl">{esc(chunk.text[a:b])}</mark>'
+                cursor = b
+            inside += esc(chunk.text[cursor:])
+        kind = "rq-target rq-soft" if sentences else "rq-target"
+        body = f'{esc(text[start:mark_start])}<mark class="{kind}" id="rq-target">{inside}</mark>{esc(text[mark_end:end])}'
+        nav = nav or '<div class="rq-nav-bar"><a class="rq-back" href="#rq-chat">↑ 返回对话</a></div>'
+        return (f'<div class="rq-report">{nav}'
                 f'<div class="rq-report-title">{esc(chunk.title)}</div>'
                 f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))} · 文件 {esc(chunk.source)}</div>'
                 f'<div class="rq-meta">所在章节：{esc(chunk.section_path or "（报告开头）")}</div>'
                 f'<div class="rq-report-body">{body}</div></div>')
 
-    def on_open(self, evt: gr.EventData):
-        chunk_id = str(evt._data.get("chunk", "")) if isinstance(evt._data, dict) else ""
-        return self.report_view(chunk_id), gr.Tabs(selected="report")
+    def on_open(self, turns: list[dict[str, Any]] | None, evt: gr.EventData):
+        """查看原文 or 上一条/下一条引用 clicked: the report at that passage. When the click names an answer's
+        citation (`turn`, `n`), its chunk is the one the answer cited, and the view steps through them."""
+        data = evt._data if isinstance(evt._data, dict) else {}
+        chunk_id, nav = str(data.get("chunk", "")), ""
+        turn = next((t for t in turns or [] if t["id"] == data.get("turn")), None)
+        cited = {c["n"]: c["chunk_id"] for c in turn["citations"]} if turn else {}
+        n = data.get("n")
+        claims: list[str] = []
+        if turn and isinstance(n, int) and n in cited:
+            chunk_id, nav = cited[n], report_nav(turn["id"], n, sorted(cited))
+            claims = [body for body, nums in statements(turn.get("answer", "")) if n in nums]
+        return self.report_view(chunk_id, nav=nav, claims=claims), gr.Tabs(selected="report")
 
     # --- index status and filters -------------------------------------------------------------------
     def status_html(self) -> str:
-        st = self.qa.status()
-        reports = sorted(self.qa.reports(), key=lambda r: (r.city or "", -(r.year or 0), r.title))
-        backend = f"服务器 {st.chroma_url}" if st.backend == "server" else "嵌入式（本地 Chroma）"
-        mode = f"大模型（{st.llm_model}）" if st.mode == "llm" else "抽取式（离线，不调用大模型）"
-        rows = [("报告", f"{st.reports} 篇"), ("片段", str(st.chunks)), ("文件", str(st.files)),
-                ("嵌入模型", f"{st.embedding_model}（{st.dimension} 维）"), ("向量库", backend), ("回答模式", mode)]
-        summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-        body = "".join(
-            f'<tr><td>{esc(r.title)}<div class="rq-meta">{esc(r.source)}</div></td><td class="rq-nw">{esc(r.city or "—")}'
-            f'</td><td class="rq-nw">{r.year or "—"}</td><td class="rq-nw">{esc(r.type)}</td>'
-            f'<td class="rq-nw">{esc(r.date or "—")}</td></tr>' for r in reports
-        )
-        return (f'<table class="rq-table rq-summary">{summary}</table>'
-                f'<table class="rq-table"><tr><th>标题 / 文件</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th></tr>'
-                f"{body}</table>")
+        return status_html(self.qa.status(), self.qa.reports())
 
     def filter_choices(self, cities: list[str] | None = None) -> dict[str, list]:
         """Filter options, names in pinyin order; the report list only holds the chosen entities' reports."""
@@ -411,7 +471,9 @@ class ChatUI:
     # --- layout ------------------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="报告问答 ReportQA", analytics_enabled=False, fill_width=True) as demo:
-            header = gr.HTML(HEADER, apply_default_css=False, js_on_load=BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX))), elem_id="rq-header")
+            bridge = (BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX)))
+                      .replace("__WAITING__", WAITING))
+            header = gr.HTML(HEADER, apply_default_css=False, js_on_load=bridge, elem_id="rq-header")
             turns = gr.State([])
             asked = gr.State("")
             pending = gr.State(None)
@@ -426,6 +488,11 @@ class ChatUI:
                                               max_lines=4, elem_id="rq-question")
                         send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="rq-send")
                         new_chat = gr.Button("新对话", scale=1, min_width=70, elem_id="rq-new")
+                    with gr.Row(elem_id="rq-export"):
+                        export_md = gr.DownloadButton("导出 Markdown", interactive=False, size="sm", scale=0,
+                                                      min_width=120, elem_id="rq-export-md")
+                        export_docx = gr.DownloadButton("导出 Word", interactive=False, size="sm", scale=0,
+                                                        min_width=120, elem_id="rq-export-docx")
                     with gr.Row(visible=False) as comment_row:
                         comment = gr.Textbox(show_label=False, placeholder="补充说明（可选）：哪里不对？正确答案是什么？",
                                              scale=5, elem_id="rq-comment")
@@ -444,6 +511,8 @@ class ChatUI:
                         with gr.Tab("原文", id="report"):
                             viewer = gr.HTML(VIEWER_EMPTY, js_on_load=VIEWER_JS, apply_default_css=False,
                                              elem_id="rq-viewer")
+                        with gr.Tab("指标", id="figures") as figures_tab:
+                            figures = FiguresTab(self.qa, self.report_view).build(figures_tab)
                         with gr.Tab("上传报告", id="upload"):
                             files = gr.File(label=f"选择报告文件（{'、'.join(supported_suffixes())}，"
                                                   f"单个不超过 {self.settings.max_file_mb:g} MB）",
@@ -459,27 +528,35 @@ class ChatUI:
 
             alone = gr.State(False)
             chat_in = [asked, turns, cities, years, reports, periods, alone]
+            exports = [export_md, export_docx]
+
+            def answered(event: Any) -> None:  # every answer refreshes the conversation's export files
+                event.then(self.on_export, [turns], exports)
+
             for trigger in (question.submit, send.click):
-                trigger(lambda q: ("", q, False), [question], [question, asked, alone], queue=False).then(
-                    self.respond, chat_in, [chatbot, turns])
-            reset = [chatbot, turns, pending, comment_row, feedback_note]
+                answered(trigger(lambda q: ("", q, False), [question], [question, asked, alone], queue=False).then(
+                    self.respond, chat_in, [chatbot, turns]))
+            off = gr.update(value=None, interactive=False)
+            reset = [chatbot, turns, pending, comment_row, feedback_note, *exports]
             # filters belong to a conversation: a new one starts unfiltered
-            new_chat.click(lambda: ([], [], None, gr.update(visible=False), "", [], [], [], []), None,
+            new_chat.click(lambda: ([], [], None, gr.update(visible=False), "", off, off, [], [], [], []), None,
                            [*reset, cities, years, reports, periods], queue=False)
-            chatbot.clear(lambda: ([], [], None, gr.update(visible=False), ""), None, reset, queue=False)
+            chatbot.clear(lambda: ([], [], None, gr.update(visible=False), "", off, off), None, reset, queue=False)
             chatbot.like(self.on_like, [turns], [pending, comment_row, feedback_note])
-            chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods, alone], queue=False).then(
-                self.respond, chat_in, [chatbot, turns])
-            chatbot.example_select(self.on_example, None, [asked, alone], queue=False).then(
-                self.respond, chat_in, [chatbot, turns])
+            answered(chatbot.retry(self.regenerate, [turns], [chatbot, turns]))
+            answered(chatbot.option_select(self.on_option, None, [asked, cities, years, reports, periods, alone],
+                                           queue=False).then(self.respond, chat_in, [chatbot, turns]))
+            answered(chatbot.example_select(self.on_example, None, [asked, alone], queue=False).then(
+                self.respond, chat_in, [chatbot, turns]))
             cities.input(self.on_cities, [cities, reports], [reports], queue=False)
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
-            header.click(self.on_open, None, [viewer, tabs])
+            header.click(self.on_open, [turns], [viewer, tabs])
             filter_io = [cities, years, reports, periods]
             upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
                              concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result]).then(
                 self.overview, None, [chatbot], queue=False)
             refresh.click(self.on_refresh, filter_io, [status, *filter_io])
+            figures.table.select(figures.tab.on_figure_select, [figures.shown], [viewer, tabs])
             demo.load(self.on_refresh, filter_io, [status, *filter_io])
             demo.load(self.overview, None, [chatbot], queue=False)
         return demo

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from assistant.answer.citations import MARKER
 from assistant.records import Answer, Citation, IndexStatus, Report
@@ -32,16 +32,36 @@ def anchor(turn_id: str, n: int, kind: str = "c") -> str:
     return f"rq-{turn_id}-{kind}{n}"
 
 
-def answer_markdown(text: str, turn_id: str) -> str:
-    """The answer with each `[n]` turned into a link to its citation card."""
-    pieces = MARKER.split(text)
-    out = []
-    for i, piece in enumerate(pieces):
-        if i % 2:
-            target = anchor(turn_id, int(piece))
-            out.append(f'<a class="rq-cite" href="#{target}">&#91;{piece}&#93;</a>')
+UNVERIFIED_TITLE = "未在引用原文中找到此数字"
+
+
+def _inline(text: str) -> str:
+    """Text inside an inline HTML tag of a message: escaped, no Markdown syntax, on one line."""
+    return esc(_MD_INLINE.sub(r"\\\1", " ".join(text.split())))
+
+
+def answer_markdown(text: str, turn_id: str, unverified: Sequence[dict] = (), tips: Mapping[int, str] | None = None) -> str:
+    """The answer with each `[n]` turned into a link to its citation card, and each number no cited
+    passage states (`Answer.unverified_numbers`, offsets into `text`) marked for the reader to check.
+    `tips` (from `cite_tip`) ride hidden inside the links: the page shows them as a popover on hover,
+    focus or tap, so the cited sentence is read without leaving the answer."""
+    tips = tips or {}
+    spans = sorted((u["start"], u["end"]) for u in unverified if 0 <= u["start"] < u["end"] <= len(text))
+    pieces = [(m.start(), m.end(), m.group(1)) for m in MARKER.finditer(text)]
+    pieces += [(s, e, None) for s, e in spans if not any(ps < e and s < pe for ps, pe, _ in pieces)]
+    out, pos = [], 0
+    for s, e, n in sorted(pieces):
+        if s < pos:
+            continue  # overlapping spans: the first one is marked
+        out.append(md_text(text[pos:s]))
+        if n is not None:
+            tip = tips.get(int(n), "")
+            out.append(f'<a class="rq-cite" href="#{anchor(turn_id, int(n))}">&#91;{n}&#93;{tip}</a>')
         else:
-            out.append(md_text(piece))
+            number = _inline(text[s:e])  # mid-line: no block syntax to break
+            out.append(f'<mark class="rq-unverified" title="{UNVERIFIED_TITLE}">{number}</mark>')
+        pos = e
+    out.append(md_text(text[pos:]))
     return "".join(out)
 
 
@@ -75,6 +95,21 @@ def highlight_spans(passage: str, claims: list[str]) -> list[tuple[int, int]]:
     return merged
 
 
+TIP_CHARS = 120
+
+
+def cite_tip(cit: Citation, spans: Sequence[tuple[int, int]]) -> str:
+    """The popover of `[n]`: where it is from (title · section) and the cited sentence, the marked
+    statements of the card; the passage's opening when no statement could be placed in it."""
+    said = "…".join(cit.text[s:e].strip() for s, e in spans)
+    if not said:
+        said = cit.text.strip()
+        said = said if len(said) <= TIP_CHARS else said[:TIP_CHARS].rstrip() + "…"
+    source = f"《{cit.title}》" + (f" · {cit.section}" if cit.section else "")
+    return (f'<span class="rq-tip"><span class="rq-tip-src">{_inline(source)}</span>'
+            f'<span class="rq-tip-text">{_inline(said)}</span></span>')
+
+
 def marked_html(text: str, spans: list[tuple[int, int]], cls: str = "rq-hl") -> str:
     out, pos = [], 0
     for s, e in spans:
@@ -82,6 +117,22 @@ def marked_html(text: str, spans: list[tuple[int, int]], cls: str = "rq-hl") -> 
         pos = e
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+def report_nav(turn_id: str, n: int, numbers: Sequence[int]) -> str:
+    """Above a report opened from citation `n` of an answer: the way back to that citation (shown on a
+    phone, where the report sits below the chat) and the answer's other citations, cycling."""
+    back = f'<a class="rq-back" href="#{anchor(turn_id, n)}">↑ 返回回答</a>'
+    if n not in numbers:
+        return f'<div class="rq-nav-bar">{back}</div>'
+    i = list(numbers).index(n)
+    where = f'<span class="rq-nav-pos">引用 [{n}]，共 {len(numbers)} 条</span>'
+    if len(numbers) < 2:
+        return f'<div class="rq-nav-bar">{back}{where}</div>'
+    prev, nxt = numbers[i - 1], numbers[(i + 1) % len(numbers)]
+    links = (f'<a class="rq-nav" href="#{anchor(turn_id, prev)}" title="引用 [{prev}]">‹ 上一条引用</a>'
+             f'<a class="rq-nav" href="#{anchor(turn_id, nxt)}" title="引用 [{nxt}]">下一条引用 ›</a>')
+    return f'<div class="rq-nav-bar">{back}{where}<span class="rq-nav-links">{links}</span></div>'
 
 
 def _oneline(fragment: str) -> str:
@@ -97,18 +148,29 @@ def pinyin_key(name: str) -> tuple[str, str]:
     return "".join(lazy_pinyin(name)).lower(), name
 
 
-def footnote(cit: Citation) -> str:
+def source_line(cit: Citation) -> str:
+    """`[n] 《title》·section（第p页）`: where a citation is from, as a footnote starts."""
     section = f"·{cit.section}" if cit.section else ""
     page = f"（第{cit.page}页）" if cit.page else ""
-    return f"[{cit.n}] 《{cit.title}》{section}{page}：“{cit.text.strip()}”"
+    return f"[{cit.n}] 《{cit.title}》{section}{page}"
+
+
+def footnote(cit: Citation) -> str:
+    return f"{source_line(cit)}：“{cit.text.strip()}”"
+
+
+def plain_body(answer: Answer) -> str:
+    """The answer as text with its [n] (or the error), and the notes it carries."""
+    text = answer.error or answer.answer
+    if answer.notes:
+        text += "\n\n" + "\n".join(answer.notes)
+    return text.strip()
 
 
 def plain_answer(answer: Answer) -> str:
     """What 复制 puts on the clipboard: the answer as text with its [n], then one footnote per citation
     (title, section, the passage): pasted into a memo, every figure can still be checked."""
-    text = answer.error or answer.answer
-    if answer.notes:
-        text += "\n\n" + "\n".join(answer.notes)
+    text = plain_body(answer)
     if answer.citations:
         text += "\n\n" + "\n".join(footnote(c) for c in answer.citations)
     return text.strip()
@@ -118,6 +180,24 @@ def plain_block(text: str) -> str:
     """The plain answer hidden in the message for the copy button: newlines as entities, because the
     message's HTML block may hold no raw newline."""
     return f'<span class="rq-plain">{esc(text).replace(chr(10), "&#10;")}</span>'
+
+
+def status_html(st: IndexStatus, reports: Sequence[Report]) -> str:
+    """索引状态: what the index holds and how answers are made, then every report (title and file)."""
+    reports = sorted(reports, key=lambda r: (r.city or "", -(r.year or 0), r.title))
+    backend = f"服务器 {st.chroma_url}" if st.backend == "server" else "嵌入式（本地 Chroma）"
+    mode = f"大模型（{st.llm_model}）" if st.mode == "llm" else "抽取式（离线，不调用大模型）"
+    rows = [("报告", f"{st.reports} 篇"), ("片段", str(st.chunks)), ("文件", str(st.files)),
+            ("嵌入模型", f"{st.embedding_model}（{st.dimension} 维）"), ("向量库", backend), ("回答模式", mode)]
+    summary = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    body = "".join(
+        f'<tr><td>{esc(r.title)}<div class="rq-meta">{esc(r.source)}</div></td><td class="rq-nw">{esc(r.city or "—")}'
+        f'</td><td class="rq-nw">{r.year or "—"}</td><td class="rq-nw">{esc(r.type)}</td>'
+        f'<td class="rq-nw">{esc(r.date or "—")}</td></tr>' for r in reports
+    )
+    return (f'<table class="rq-table rq-summary">{summary}</table>'
+            f'<table class="rq-table"><tr><th>标题 / 文件</th><th>城市</th><th>年份</th><th>类型</th><th>日期</th></tr>'
+            f"{body}</table>")
 
 
 def overview_markdown(status: IndexStatus, reports: Sequence[Report]) -> str:
@@ -136,8 +216,8 @@ def overview_markdown(status: IndexStatus, reports: Sequence[Report]) -> str:
             "可以问某年的经济数据、预期目标、重点工作，或比较两个城市、两个年份。回答只依据这些报告，每句都附引用 [n]。")
 
 
-HEADER = ('<div class="rq-header"><h1>报告问答</h1><p>根据已收录的报告（政府工作报告、企业年报、判决书等）回答问题，每个回答都附有引用原文；'
-          '点击 [n] 或引用条目展开原文段落，点击“查看原文”打开整篇报告。</p></div>')
+HEADER = ('<div class="rq-header"><h1>报告问答</h1><p>根据已收录的报告（政府工作报告、企业年报、判决书等）回答问题，每个回答都附引用：'
+          '指向或点按 [n] 看所引的句子，展开引用条目看原文段落，点“查看原文”打开整篇报告。</p></div>')
 VIEWER_EMPTY = '<div class="rq-empty">点击引用条目中的“查看原文”，这里会打开整篇报告并定位到该段落。</div>'
 
 # Runs once per page: injects the styles (Gradio 6 takes CSS only at launch) and routes clicks on the
@@ -146,7 +226,7 @@ BRIDGE_JS = """
 if (!document.getElementById('rq-style')) {
   const s = document.createElement('style'); s.id = 'rq-style'; s.textContent = __CSS__; document.head.appendChild(s);
 }
-window.__rqOpen = (chunk) => trigger('click', {chunk: chunk});
+window.__rqOpen = (data) => trigger('click', data);
 if (window.__rqBound) return;
 window.__rqBound = true;
 const copyText = (text) => {
@@ -169,34 +249,115 @@ document.addEventListener('click', (e) => {
     copyText(plain.textContent).then(() => { copy.title = '已复制'; setTimeout(() => { copy.title = '复制回答（含引用出处）'; }, 1500); });
     return;
   }
-  const a = el ? el.closest('a.rq-open, a.rq-cite') : null;
-  if (!a) return;
+  if (el && el.closest('#rq-pop-go')) { e.preventDefault(); const a = pop.anchor; hidePop(); if (a) openCard(a); return; }
+  const a = el ? el.closest('a.rq-open, a.rq-cite, a.rq-nav, a.rq-back') : null;
+  if (!a) { if (!(el && el.closest('#rq-pop'))) hidePop(); return; }
   e.preventDefault(); e.stopPropagation();
   const id = (a.getAttribute('href') || '').slice(1);
-  if (a.classList.contains('rq-open')) { window.__rqOpen(id.slice(__PREFIX_LEN__)); return; }
-  const card = document.getElementById(id);
-  if (!card) return;
-  card.open = true;
-  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-  card.classList.add('rq-flash'); setTimeout(() => card.classList.remove('rq-flash'), 1600);
+  // 查看原文 names its chunk; its card's id (rq-<turn>-c<n>) names the answer and the citation, so the
+  // report view can step through that answer's citations (上一条 / 下一条 name only those)
+  const cite = (card) => { const m = /^rq-([0-9a-f]+)-c([0-9]+)$/.exec(card ? card.id : ''); return m ? {turn: m[1], n: +m[2]} : {}; };
+  if (a.classList.contains('rq-open')) { window.__rqOpen({chunk: id.slice(__PREFIX_LEN__), ...cite(a.closest('.rq-card'))}); return; }
+  if (a.classList.contains('rq-nav')) { window.__rqOpen(cite({id})); return; }
+  if (a.classList.contains('rq-back')) {  // a phone: up the page to the citation, after the tap has ended
+    setTimeout(() => { if (!openCard(a, 'start')) document.getElementById('rq-chat')?.scrollIntoView({block: 'start'}); }, 30);
+    return;
+  }
+  // a tap shows the cited sentence first (no hover on a phone); a second tap, or a click, opens the card
+  if (pointer === 'touch' && !shownAtDown) { showPop(a); return; }
+  hidePop(); openCard(a);
 }, true);
+// [n] popover: one element for the page, filled from the hidden .rq-tip inside the marker
+const pop = document.createElement('div');
+pop.id = 'rq-pop'; pop.setAttribute('role', 'tooltip'); pop.hidden = true;
+document.body.appendChild(pop);
+let pointer = 'mouse', shownAtDown = false, hideTimer = 0;
+const openCard = (a, jump) => {
+  const card = document.getElementById((a.getAttribute('href') || '').slice(1));
+  if (!card || card.tagName !== 'DETAILS') return false;
+  card.open = true;
+  card.scrollIntoView(jump ? {block: jump} : {behavior: 'smooth', block: 'nearest'});
+  card.classList.add('rq-flash'); setTimeout(() => card.classList.remove('rq-flash'), 1600);
+  return true;
+};
+const placePop = () => {
+  const a = pop.anchor;
+  if (!a || !a.isConnected) { hidePop(); return; }
+  const r = a.getBoundingClientRect(), w = window.innerWidth, h = window.innerHeight;
+  if (r.bottom < 0 || r.top > h) { hidePop(); return; }
+  const pw = pop.offsetWidth, ph = pop.offsetHeight;
+  pop.style.left = Math.max(8, Math.min(r.left + r.width / 2 - pw / 2, w - pw - 8)) + 'px';
+  const below = r.bottom + 6;
+  pop.style.top = (below + ph <= h - 8 || r.top - ph - 6 < 8 ? below : r.top - ph - 6) + 'px';
+};
+const showPop = (a) => {
+  const tip = a.querySelector('.rq-tip');
+  if (!tip) return;
+  clearTimeout(hideTimer);
+  if (pop.anchor && pop.anchor !== a) pop.anchor.removeAttribute('aria-describedby');
+  pop.replaceChildren(...tip.cloneNode(true).childNodes);
+  const go = document.createElement('button');
+  go.id = 'rq-pop-go'; go.type = 'button'; go.textContent = '展开引用 ›';
+  pop.appendChild(go);
+  pop.anchor = a; a.setAttribute('aria-describedby', 'rq-pop');
+  pop.hidden = false; placePop();
+};
+function hidePop() {
+  clearTimeout(hideTimer);
+  if (pop.anchor) pop.anchor.removeAttribute('aria-describedby');
+  pop.anchor = null; pop.hidden = true;
+}
+const citeOf = (t) => (t instanceof Element ? t.closest('#rq-chat a.rq-cite') : null);
+document.addEventListener('pointerdown', (e) => {
+  pointer = e.pointerType || 'mouse';
+  const a = citeOf(e.target);
+  shownAtDown = !!a && !pop.hidden && pop.anchor === a;
+}, true);
+document.addEventListener('keydown', (e) => {
+  pointer = 'key';
+  if (e.key === 'Escape' && !pop.hidden) hidePop();
+}, true);
+document.addEventListener('mouseover', (e) => {
+  if (pointer === 'touch') return;
+  const a = citeOf(e.target);
+  if (a) showPop(a); else if (e.target instanceof Element && e.target.closest('#rq-pop')) clearTimeout(hideTimer);
+});
+document.addEventListener('mouseout', (e) => {
+  if (pointer === 'touch' || pop.hidden) return;
+  if (citeOf(e.target) || (e.target instanceof Element && e.target.closest('#rq-pop'))) {
+    clearTimeout(hideTimer); hideTimer = setTimeout(hidePop, 250);
+  }
+});
+document.addEventListener('focusin', (e) => { const a = citeOf(e.target); if (a && pointer === 'key') showPop(a); });
+document.addEventListener('focusout', (e) => { if (citeOf(e.target) && pointer === 'key') hidePop(); });
+document.addEventListener('scroll', () => { if (!pop.hidden) placePop(); }, true);
+window.addEventListener('resize', () => { if (!pop.hidden) placePop(); });
 // Keep the start of the newest answer in view (Gradio's autoscroll would follow its bottom, past the
 // citations), and say in Chinese what the copy button does.
-let rqBots = 0;
+let rqBots = 0, rqWaiting = false;
 const rqTidy = () => {
   const chat = document.getElementById('rq-chat');
   if (!chat) return;
   chat.querySelectorAll('button[aria-label="Copy message"]').forEach((b) => {
     b.setAttribute('aria-label', '复制'); b.title = '复制回答（含引用出处）'; b.classList.add('rq-copy');
   });
+  chat.querySelectorAll('button[aria-label="Retry"], button[aria-label="重试"]').forEach((b) => {
+    b.setAttribute('aria-label', '重新生成'); b.title = '重新生成（同样的问题和筛选，替换这个回答）';
+  });
   const bots = chat.querySelectorAll('.message-row.bot-row');
-  if (bots.length > rqBots) {
+  // a new answer: one more message, or the last one begun anew (重新生成 replaces it in place)
+  const waiting = bots.length > 0 && bots[bots.length - 1].textContent.includes('__WAITING__');
+  if (bots.length > rqBots || (waiting && !rqWaiting)) {
     const last = bots[bots.length - 1], box = last.closest('.bubble-wrap');
     const user = last.previousElementSibling;
     const target = user && user.classList.contains('user-row') ? user : last;
-    if (box) box.scrollTop += target.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    if (box) {
+      box.scrollTop += target.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+      const top = box.getBoundingClientRect().top;  // the page scrolled on, to the report view: back up to the chat
+      if (top < 0) window.scrollBy(0, top - 8);
+    }
   }
-  rqBots = bots.length;
+  rqBots = bots.length; rqWaiting = waiting;
 };
 new MutationObserver(rqTidy).observe(document.body, {childList: true, subtree: true});
 """
@@ -208,7 +369,11 @@ const go = () => {
   box.scrollTop = Math.max(0, t.offsetTop - box.clientHeight / 3);
   element.scrollIntoView({block: 'nearest'});
 };
-const later = () => [60, 300, 800].forEach((ms) => setTimeout(go, ms));
+let timers = [];
+const stop = () => { timers.forEach(clearTimeout); timers = []; };
+const later = () => { stop(); timers = [60, 300, 800].map((ms) => setTimeout(go, ms)); };
+document.addEventListener('pointerdown', stop, true);  // the reader moved on (返回回答): do not pull the page back
+document.addEventListener('wheel', stop, true);
 watch('value', later);
 later();
 """
@@ -218,9 +383,21 @@ CSS = """
 .rq-header p, .rq-hint p { margin: .2rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
 .rq-cards { display: flex; flex-direction: column; gap: .3rem; margin-top: .25rem; }
 .rq-cards-title { font-weight: 600; font-size: .9em; color: var(--body-text-color-subdued); }
-.rq-plain { display: none; }
+.rq-plain, .rq-tip { display: none; }
+#rq-pop { position: fixed; z-index: 1000; max-width: min(360px, calc(100vw - 16px)); padding: .5rem .7rem;
+  background: var(--background-fill-primary); color: var(--body-text-color); font-size: 14px; line-height: 1.6;
+  border: 1px solid var(--border-color-primary); border-left: 4px solid #f59e0b; border-radius: 8px;
+  box-shadow: 0 6px 20px rgba(0, 0, 0, .18); font-family: var(--font); }
+#rq-pop[hidden] { display: none; }
+#rq-pop .rq-tip-src { display: block; font-size: .8em; color: var(--body-text-color-subdued); margin-bottom: .2rem; }
+#rq-pop .rq-tip-text { display: block; }
+#rq-pop button { margin-top: .35rem; padding: 0; border: 0; background: none; color: #2563eb; font-size: .85em;
+  cursor: pointer; }
+.dark #rq-pop { box-shadow: 0 6px 20px rgba(0, 0, 0, .55); }
+.dark #rq-pop button { color: #93c5fd; }
 .rq-card { border: 1px solid var(--border-color-primary); border-left: 4px solid #2563eb; border-radius: 8px;
-  padding: .3rem .75rem; background: var(--background-fill-secondary); font-size: .92em; transition: box-shadow .3s; }
+  padding: .3rem .75rem; background: var(--background-fill-secondary); font-size: .92em; transition: box-shadow .3s;
+  scroll-margin-top: 2.4rem; }  /* clear of the chat's 对话 label when scrolled to */
 details.rq-card > summary { cursor: pointer; list-style: none; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
 details.rq-card > summary::-webkit-details-marker { display: none; }
@@ -236,10 +413,16 @@ details.rq-card[open] > summary::after { content: " ▾"; }
 .rq-passage { padding: .2rem .5rem; border-left: 2px solid var(--border-color-primary); line-height: 1.7; }
 mark.rq-hl, mark.rq-target { background: #fde68a; color: #1f2937 !important; padding: 0 1px; border-radius: 2px; }  /* dark theme too */
 mark.rq-here { background: rgba(37, 99, 235, .12); color: inherit; }
+mark.rq-target.rq-soft { background: rgba(253, 230, 138, .28); color: inherit !important; }  /* the passage, lightly */
+mark.rq-unverified { background: rgba(220, 38, 38, .1); color: inherit; border-bottom: 2px dashed #dc2626;
+  padding: 0 1px; cursor: help; }  /* a number no cited passage states */
+.dark mark.rq-unverified { background: rgba(248, 113, 113, .18); border-bottom-color: #f87171; }
 .rq-section summary, a.rq-open { cursor: pointer; color: #2563eb; font-size: .85em; text-decoration: none; }
 .rq-section > div { max-height: 320px; overflow: auto; padding: .35rem .5rem; line-height: 1.7; }
 a.rq-cite { color: #2563eb; text-decoration: none; font-weight: 600; font-size: .85em; }
 .rq-foot { font-size: .8em; color: var(--body-text-color-subdued); }
+.rq-warn { font-size: .88em; border-left: 3px solid #d97706; background: rgba(217, 119, 6, .08); padding: .3rem .55rem;
+  border-radius: 4px; }  /* two reports disagree, a number to check: readable in light and dark */
 .rq-report-body { position: relative; white-space: pre-wrap; max-height: 65vh; overflow: auto; line-height: 1.8;
   padding: .5rem .75rem; border: 1px solid var(--border-color-primary); border-radius: 8px; }
 .rq-table { border-collapse: collapse; width: 100%; font-size: .88em; margin-bottom: .75rem; }
@@ -252,9 +435,19 @@ a.rq-cite { color: #2563eb; text-decoration: none; font-weight: 600; font-size: 
 .rq-empty { color: var(--body-text-color-subdued); padding: .75rem 0; }
 .dark .rq-n, .dark a.rq-cite, .dark a.rq-open, .dark .rq-section summary { color: #93c5fd; }  /* AA on dark cards */
 .dark .rq-card { border-left-color: #60a5fa; }
-a.rq-back { display: none; font-size: .9em; color: #2563eb; text-decoration: none; }
-.dark a.rq-back { color: #93c5fd; }
-@media (max-width: 768px) { a.rq-back { display: inline-block; margin-bottom: .4rem; } }  /* phone: the report opens below the chat */
+.rq-nav-bar { display: flex; flex-wrap: wrap; align-items: center; gap: .3rem .9rem; margin-bottom: .4rem;
+  font-size: .9em; }
+.rq-nav-pos { color: var(--body-text-color-subdued); }
+.rq-nav-links { display: inline-flex; gap: .9rem; margin-left: auto; }
+a.rq-nav, a.rq-back { color: #2563eb; text-decoration: none; white-space: nowrap; }
+a.rq-nav:hover, a.rq-back:hover { text-decoration: underline; }
+.dark a.rq-nav, .dark a.rq-back { color: #93c5fd; }
+a.rq-back { display: none; }
+@media (max-width: 768px) {  /* phone: the report opens below the chat, a tap away from the answer */
+  a.rq-back { display: inline-block; font-weight: 600; }
+  .rq-nav-links { margin-left: 0; }
+}
+#rq-export { justify-content: flex-end; gap: .5rem; }  /* under 发送 / 新对话: what acts on the whole conversation */
 #rq-chat .placeholder { padding-top: 1.8rem; }  /* clear of the chat's 对话 label */
 #rq-chat .placeholder table td, #rq-chat .placeholder table th { padding: .15rem .6rem; font-size: .9em; }
 """

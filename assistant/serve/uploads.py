@@ -22,7 +22,8 @@ def safe_name(filename: str | None) -> str:
     name = unicodedata.normalize("NFKC", (filename or "").replace("\\", "/")).rsplit("/", 1)[-1]
     stem, dot, suffix = name.rpartition(".")
     if not dot or f".{suffix.lower()}" not in supported_suffixes():
-        raise ValueError(f"unsupported file type; supported: {', '.join(supported_suffixes())}")
+        shown = f" .{suffix}" if dot else "（无扩展名）"
+        raise ValueError(f"不支持的文件类型{shown}；支持：{'、'.join(supported_suffixes())}")
     stem = _UNSAFE.sub("_", stem).strip("._ ")[:100] or "report"
     return f"{stem}.{suffix.lower()}"
 
@@ -46,7 +47,7 @@ def store(folder: Path, name: str, data: bytes) -> Stored:
             return Stored(_write_new(folder / candidate, data), True)
         if existing.name == candidate and existing.stat().st_size == len(data) and existing.read_bytes() == data:
             return Stored(existing, False)
-    raise ValueError(f"too many uploads named {name}")
+    raise ValueError(f"名为 {name} 的上传文件太多，请改名后再上传")
 
 
 def _write_new(path: Path, data: bytes) -> Path:

@@ -100,16 +100,30 @@ class TextBuilder:
         return "".join(self.parts).rstrip("\n")
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """The parser failed for want of memory (the worker's budget), perhaps wrapped by the library:
+    that is a budget to report, not a damaged file."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, MemoryError):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = seen.__cause__ or inner or seen.__context__
+    return False
+
+
 def require_bytes(raw: bytes, source: str) -> None:
     if not raw.strip():
-        raise IngestError(source, "empty file")
+        raise IngestError(source, "空文件")
 
 
 def make_document(source: str, raw: bytes, builder: TextBuilder, fmt: str, encoding: str,
                   pages: bool = False) -> Document:
     text = builder.text()
     if not text.strip():
-        raise IngestError(source, f"no text found in the {fmt.upper()} file")
+        raise IngestError(source, f"{fmt.upper()} 文件中没有找到文字")
     page_starts = tuple(min(p, len(text)) for p in builder.pages) if pages else ()
     return Document(source=source, text=text, encoding=encoding, file_hash=hashlib.sha256(raw).hexdigest()[:16],
                     pages=page_starts, fmt=fmt)

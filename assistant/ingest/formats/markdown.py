@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from assistant.ingest.formats import table_lines
-from assistant.ingest.loading import decode_bytes
+from assistant.ingest.loading import NO_LIMITS, ReadLimits, decode_bytes
 from assistant.records import Document
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
@@ -17,7 +17,7 @@ _ROW = re.compile(r"^\s*\|.*\|\s*$")
 _RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
-def load_markdown(path: Path, raw: bytes, source: str) -> Document:
+def load_markdown(path: Path, raw: bytes, source: str, limits: ReadLimits = NO_LIMITS) -> Document:
     text, encoding = decode_bytes(raw, source)
     out: list[str] = []
     table: list[list[str]] = []

@@ -21,9 +21,11 @@ from assistant.ingest.formats import (
     join_cjk,
     make_document,
     normalize_line,
+    out_of_memory,
     require_bytes,
     table_lines,
 )
+from assistant.ingest.loading import NO_LIMITS, ReadLimits
 from assistant.records import Document
 
 _PAGE_NUMBER = re.compile(
@@ -72,23 +74,25 @@ class PageLines:
     gap: float = 0.0  # usual space between two lines of one paragraph
 
 
-def load_pdf(path: Path, raw: bytes, source: str) -> Document:
+def load_pdf(path: Path, raw: bytes, source: str, limits: ReadLimits = NO_LIMITS) -> Document:
     require_bytes(raw, source)
     if b"%PDF-" not in raw[:1024]:
-        raise IngestError(source, "not a PDF file (no %PDF header)")
+        raise IngestError(source, "不是 PDF 文件（开头没有 %PDF 文件头）：请确认文件内容与扩展名一致")
     try:
         pages, stats = _read_pages(raw, source)
     except IngestError:
         raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
-        raise IngestError(source, f"damaged or truncated PDF ({_describe(exc)})") from None
+        if out_of_memory(exc):
+            raise MemoryError from None
+        raise IngestError(source, f"PDF 文件已损坏或不完整（{_describe(exc)}）：请重新下载或导出后再导入") from None
     if stats.unmapped > stats.chars / 3:
-        raise IngestError(source, f"text layer cannot be decoded: {stats.unmapped} glyphs have no Unicode "
-                                  "mapping in their fonts (scanned or exported without text?)")
+        raise IngestError(source, f"PDF 的文字层无法解码：{stats.unmapped} 个字形在字体中没有 Unicode 映射"
+                                  "（可能是扫描件，或导出时未保留文字）")
     if not any(line.text for page in pages for line in page):
         if stats.images:
-            raise IngestError(source, "no text layer (scanned?); OCR is not supported, use a PDF with text")
-        raise IngestError(source, "no text layer (scanned?): the PDF has no extractable text")
+            raise IngestError(source, "PDF 没有文字层（可能是扫描件）：暂不支持 OCR，请使用含文字的 PDF")
+        raise IngestError(source, "PDF 没有文字层（可能是扫描件）：没有可提取的文字")
     _drop_running_lines(pages)
     builder = TextBuilder()
     _assemble([_layout(p) for p in pages], builder)
@@ -110,7 +114,7 @@ def _read_pages(raw: bytes, source: str) -> tuple[list[list[Line]], Stats]:
     except PdfminerException as exc:
         cause = exc.args[0] if exc.args else exc
         if isinstance(cause, PDFPasswordIncorrect):
-            raise IngestError(source, "encrypted PDF (password required); save an unprotected copy") from None
+            raise IngestError(source, "PDF 已加密（需要密码）：请另存一份未加密的副本再导入") from None
         raise
     pages: list[list[Line]] = []
     stats = Stats()

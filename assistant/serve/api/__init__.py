@@ -51,7 +51,7 @@ def create_api(qa: ReportQA, settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     drop_422(app)
     app.add_middleware(Guard, hosts=allowed_hosts(settings.host, settings.allowed_hosts), origins=settings.allowed_origins,
-                       upload_limit=int(settings.max_upload_mb * 1024 * 1024))
+                       upload_limit=int(settings.max_upload_mb * 1024 * 1024), failures=app.state.failed_keys)
     return app
 
 

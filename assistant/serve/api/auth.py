@@ -4,7 +4,6 @@ client guessing keys slowed down. The key and the failure counts live in the app
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Security
@@ -12,30 +11,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
+from assistant.serve.security import FailedKeys
+
 _BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <REPORTQA_API_KEY>")
 _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <REPORTQA_API_KEY>")
-
-
-class FailedKeys:
-    """Wrong keys per client address in a sliding window: past the limit, the client waits (429), so a key
-    cannot be guessed at HTTP speed."""
-
-    def __init__(self, limit: int = 10, window_s: float = 60.0):
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, list[float]] = {}
-
-    def _recent(self, who: str, now: float) -> list[float]:
-        times = [t for t in self._seen.get(who, []) if now - t < self.window_s]
-        self._seen[who] = times
-        return times
-
-    def blocked(self, who: str) -> bool:
-        return len(self._recent(who, time.monotonic())) >= self.limit
-
-    def failed(self, who: str) -> None:
-        self._recent(who, time.monotonic()).append(time.monotonic())
-        if len(self._seen) > 10_000:  # bounded: forget the quiet ones
-            self._seen = {k: v for k, v in self._seen.items() if v}
 
 
 def require_key(request: Request, cred: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,

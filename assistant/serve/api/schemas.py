@@ -131,6 +131,12 @@ AnswerOut = Annotated[Answer, sent(
     refusal_reason="Why the reports cannot answer, when refused",
     clarify="When the question fits several entities alike: {question, options} to ask back",
     notes="How the question was read (a name typo fixed …)",
+    unverified_numbers="Numbers in an LLM answer that no cited passage states after unit normalisation "
+                       "(1.2万亿元 = 12000亿元), each {text, start, end} with `answer[start:end] == text`; "
+                       "always empty for offline answers",
+    conflicts="Another report's different value for a figure the answer states (same entity, year, indicator "
+              "and measure): {entity, period, indicator, measure, stated, other}, each side with its value, "
+              "kind, title, source and offsets; the notes say it in words",
 )]
 
 
@@ -154,10 +160,18 @@ def plain(text: str) -> str:
     return html.escape(text, quote=False).replace("![", "!\\[").replace("](", "]\\(")
 
 
+def _as_sent(text: str, span: dict[str, Any]) -> dict[str, Any]:
+    """A span's offsets into the plain text: `plain` lengthens what it escapes before the span (a number
+    and its unit it never touches)."""
+    at = len(plain(text[: span["start"]]))
+    return {**span, "start": at, "end": at + len(plain(span["text"]))}
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The answer as every endpoint sends it: `Answer.to_dict()` with its text made plain."""
     result = answer.to_dict()
-    result["answer"] = plain(result["answer"])
+    result["answer"] = plain(answer.answer)
+    result["unverified_numbers"] = [_as_sent(answer.answer, u) for u in result["unverified_numbers"]]
     return result
 
 
