@@ -182,6 +182,8 @@ def test_report_view_marks_the_passage_in_the_whole_report(shared_ui):
     report = next(r for r in shared_ui.qa.reports() if r.report_id == chunk.report_id)
     html = shared_ui.report_view(cid)
     assert "2024年济南市政府工作报告" in html and "所在章节：二、2024年政府工作安排" in html
+    meta = html.split('<div class="rq-report-title">')[1].split("所在章节")[0]
+    assert f'title="文件：{chunk.source}"' in meta and f">{chunk.source}<" not in meta  # a title to read, the file in a tooltip
     marked = re.search(r'<mark class="rq-target" id="rq-target">(.*?)</mark>', html, re.S).group(1)
     assert marked == __import__("html").escape(chunk.text)
     body = text_of(html.split('<div class="rq-report-body">')[1])

@@ -336,7 +336,8 @@ class ChatUI:
         nav = nav or '<div class="rq-nav-bar"><a class="rq-back" href="#rq-chat">↑ 返回对话</a></div>'
         return (f'<div class="rq-report">{nav}'
                 f'<div class="rq-report-title">{esc(chunk.title)}</div>'
-                f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))} · 文件 {esc(chunk.source)}</div>'
+                f'<div class="rq-meta">{esc(" · ".join(m for m in meta if m))} · '
+                f'<span class="rq-file" title="文件：{esc(chunk.source)}">源文件</span></div>'
                 f'<div class="rq-meta">所在章节：{esc(chunk.section_path or "（报告开头）")}</div>'
                 f'<div class="rq-report-body">{body}</div></div>')
 
