@@ -6,7 +6,7 @@ Both see the same numbered passages and must put `[n]` after every statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -419,19 +419,22 @@ class LLMAnswerer:
     def __init__(self, llm: BaseChatModel):
         self.llm = llm
 
-    def messages(self, question: str, passages: list[Passage]):
+    def messages(self, question: str, passages: list[Passage], figures: Sequence[str] = ()):
+        """System and user messages: the fenced passages, then the ledger lines of their figures if any."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        from assistant.answer.prompting import load_prompt, render
+        from assistant.answer.prompting import load_prompt, render, with_figures
 
         blocks = "\n\n".join(
             _fenced(f"[{n}] 《{p.chunk.title}》 {p.chunk.section_path or '开篇'}：{steering.withhold(p.chunk.text)}")
             for n, p in enumerate(passages, start=1)
         )
-        return [SystemMessage(load_prompt("system")), HumanMessage(render("answer", passages=blocks, question=question))]
+        prompt = with_figures(render("answer", passages=blocks, question=question), list(figures))
+        return [SystemMessage(load_prompt("system")), HumanMessage(prompt)]
 
-    def stream(self, question: str, info: QueryInfo, passages: list[Passage]) -> Iterator[str]:
-        for chunk in self.llm.stream(self.messages(question, passages)):
+    def stream(self, question: str, info: QueryInfo, passages: list[Passage],
+               figures: Sequence[str] = ()) -> Iterator[str]:
+        for chunk in self.llm.stream(self.messages(question, passages, figures)):
             text = chunk.content if isinstance(chunk.content, str) else "".join(
                 part.get("text", "") for part in chunk.content if isinstance(part, dict)
             )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.answer.answerers import answer_kind
 from assistant.answer.citations import marker
+from assistant.ingest.figures import chinese_number
 from assistant.profiles import get_profile, query_indicators, query_synonyms
 from assistant.records import Figure, Passage
 from assistant.retrieval.ledger import Ledger
@@ -397,7 +399,7 @@ def _last_years(question: str, chosen: list[Figure]) -> list[Figure]:
     if m is None:
         return chosen
     words = m.group(1)
-    n = int(words) if words.isdigit() else "一二三四五六七八九十".find(words.replace("两", "二")) + 1
+    n = int(words) if words.isdigit() else int(chinese_number(words))
     if n < 1:
         return chosen
     if not re.search(r"目标|计划|预期", question):
@@ -438,10 +440,19 @@ def _adjacent(text: str, offset: int, a: Figure, b: Figure) -> bool:
     return len(gap) <= 4 and not re.search(r"[。；;：:]", gap)
 
 
+@lru_cache(maxsize=1)
+def _abbreviations() -> tuple[tuple[str, str], ...]:
+    """The profiles' abbreviations worth spelling out, longest first (the profiles load once a process)."""
+    pairs = sorted(query_synonyms().items(), key=lambda kv: -len(kv[0]))
+    return tuple((short, full) for short, full in pairs if len(short) >= 2 and short not in WORDING)
+
+
+@lru_cache(maxsize=8192)
 def spelled_out(text: str) -> str:
-    """The question with its abbreviations spelled out in place: 单位GDP能耗 -> 单位地区生产总值能耗."""
-    for short, full in sorted(query_synonyms().items(), key=lambda kv: -len(kv[0])):
-        if len(short) >= 2 and short not in WORDING and short in text and full not in text:
+    """The question with its abbreviations spelled out in place: 单位GDP能耗 -> 单位地区生产总值能耗. Cached:
+    each candidate figure's name is spelled out once, not once per question and name."""
+    for short, full in _abbreviations():
+        if short in text and full not in text:
             text = text.replace(short, full)
     return text
 

@@ -196,11 +196,11 @@ class AnswerPipeline:
         parts: list[str] = []
         error = None
         llm = isinstance(self.answerer, LLMAnswerer)
-        answerer = self.answerer
-        if isinstance(answerer, LLMAnswerer) and (lines := self.figure_lines(passages)):
-            answerer = _WithLedger(answerer.llm, lines)  # the model reads the normalised figures too
+        # the model reads the passages' figures, normalised, beside the passages
+        stream = (self.answerer.stream(standalone, info, passages, self.figure_lines(passages))
+                  if isinstance(self.answerer, LLMAnswerer) else self.answerer.stream(standalone, info, passages))
         try:
-            for delta in answerer.stream(standalone, info, passages):
+            for delta in stream:
                 parts.append(delta)
                 yield delta
         except Exception as exc:  # noqa: BLE001 - API errors and timeouts become a message, never a crash
@@ -328,22 +328,6 @@ class AnswerPipeline:
             return next(item for item in steps if isinstance(item, Answer))
 
         return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer)
-
-
-class _WithLedger(LLMAnswerer):
-    """The LLM answerer whose prompt carries the passages' ledger lines after the passages."""
-
-    def __init__(self, llm: BaseChatModel, lines: list[str]):
-        super().__init__(llm)
-        self.lines = lines
-
-    def messages(self, question: str, passages: list[Passage]):
-        from langchain_core.messages import HumanMessage
-
-        from assistant.answer.prompting import with_figures
-
-        system, human = super().messages(question, passages)
-        return [system, HumanMessage(with_figures(str(human.content), self.lines))]
 
 
 def _stated_elsewhere(info: QueryInfo, passages: list[Passage]) -> bool:

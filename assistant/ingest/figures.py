@@ -287,7 +287,7 @@ class _WordsMatch:
     """百分之二十六 read as 26%: the parts of a figure match the loop reads, for a figure written in words."""
 
     def __init__(self, m: re.Match[str]):
-        self._m, self._num = m, _format_number(_chinese_decimal(m.group("cn")))
+        self._m, self._num = m, _format_number(chinese_number(m.group("cn")))
 
     def group(self, name: int | str = 0) -> str | None:
         return {0: self._m.group(0), "num": self._num, "unit": "%"}.get(name)
@@ -306,18 +306,6 @@ def _figure_matches(g: Grammar, sent: str) -> list:
         found += [_WordsMatch(m) for m in _CN_PERCENT.finditer(sent)]
         found.sort(key=lambda m: m.start())
     return found
-
-
-def _chinese_decimal(words: str) -> float:
-    whole, _, frac = words.replace("〇", "零").replace("两", "二").partition("点")
-    digits = "零一二三四五六七八九"
-    value = 0
-    if "百" in whole:
-        hundreds, _, whole = whole.partition("百")
-        value += (digits.find(hundreds) if hundreds else 1) * 100
-        whole = whole.lstrip("零")
-    value += _chinese_number(whole) if whole else 0
-    return value + (float("0." + "".join(str(digits.find(c)) for c in frac)) if frac else 0.0)
 
 
 def _format_number(x: float) -> str:
@@ -449,7 +437,7 @@ def _rank(chunk: Chunk, g: Grammar, sent: str, at: int, m: re.Match[str], period
     indicator = _canonical(g, raw) if raw else ""
     if not raw and before is not None:
         raw, indicator = before.raw, before.indicator
-    value = float(m.group(1)) if m.group(1).isdigit() else float(_chinese_number(m.group(1)))
+    value = float(m.group(1)) if m.group(1).isdigit() else chinese_number(m.group(1))
     unit = m.group(2) or ""
     return Figure(
         figure_id=content_hash(chunk.chunk_id, str(start), "rank"), chunk_id=chunk.chunk_id, report_id=chunk.report_id,
@@ -460,13 +448,22 @@ def _rank(chunk: Chunk, g: Grammar, sent: str, at: int, m: re.Match[str], period
     )
 
 
-def _chinese_number(words: str) -> int:
-    """一 … 九十九, as ranks are written (全国第一, 第十二)."""
-    digits = {c: i for i, c in enumerate("零一二三四五六七八九")}
-    if "十" not in words:
-        return digits.get(words, 0)
-    tens, _, ones = words.partition("十")
-    return (digits.get(tens, 0) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+def chinese_number(words: str) -> float:
+    """一 … 九百九十九点九九, as ranks, percentages and spans of years are written (全国第一, 百分之二十六,
+    十二点五, 近两年)."""
+    digits = "零一二三四五六七八九"
+    whole, _, frac = words.replace("〇", "零").replace("两", "二").partition("点")
+    value = 0
+    if "百" in whole:
+        hundreds, _, whole = whole.partition("百")
+        value += (max(digits.find(hundreds), 0) if hundreds else 1) * 100
+        whole = whole.lstrip("零")
+    if "十" in whole:
+        tens, _, ones = whole.partition("十")
+        value += (max(digits.find(tens), 0) if tens else 1) * 10 + (max(digits.find(ones), 0) if ones else 0)
+    elif whole:
+        value += max(digits.find(whole), 0)
+    return value + (float("0." + "".join(str(digits.find(c)) for c in frac)) if frac else 0.0)
 
 
 def ledger_stamp() -> str:
