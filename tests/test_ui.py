@@ -381,7 +381,7 @@ def test_upload_is_stored_safely_indexed_and_searchable_at_once(ui, tmp_path):
     upload.parent.mkdir()
     upload.write_text(DALIAN, encoding="utf-8")
     ticks = []
-    rows = ui.upload([str(upload)], progress=lambda value, desc, unit: ticks.append((value, desc)))
+    rows = ui.uploads.upload([str(upload)], progress=lambda value, desc, unit: ticks.append((value, desc)))
     assert len(rows) == 1
     row = rows[0]
     assert (row.status, row.reports, row.chunks) == ("indexed", 1, 3), row
@@ -392,7 +392,7 @@ def test_upload_is_stored_safely_indexed_and_searchable_at_once(ui, tmp_path):
     assert "大连" in ui.filter_choices()["cities"]
     _, turns = ask(ui, "大连2024年地区生产总值增长目标是多少？")
     assert turns[0]["citations"][0]["source"] == "uploads/大连_2024_政府_工作报告.txt"
-    html = ui.upload_html(rows)
+    html = ui.uploads.upload_html(rows)
     assert "已导入" in html and "大连_2024_政府_工作报告.txt" in html
 
 
@@ -405,28 +405,28 @@ def test_upload_rejections_and_name_collisions(ui, tmp_path):
     (src / "b").mkdir()
     (src / "a" / "r.txt").write_text(DALIAN, encoding="utf-8")
     (src / "b" / "r.txt").write_text(DALIAN.replace("大连", "青岛"), encoding="utf-8")
-    rows = ui.upload([str(src / "tool.exe"), str(src / "empty.txt"), str(src / "a" / "r.txt"), str(src / "b" / "r.txt")])
+    rows = ui.uploads.upload([str(src / "tool.exe"), str(src / "empty.txt"), str(src / "a" / "r.txt"), str(src / "b" / "r.txt")])
     assert rows[0].status == "error" and "不支持的文件类型 .exe" in rows[0].message
     assert rows[1].status == "error" and "空文件" in rows[1].message
     assert [r.name for r in rows[2:]] == ["r.txt", "r-2.txt"] and {r.status for r in rows[2:]} == {"indexed"}
     # a file that failed is not kept; the indexed ones are
     assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == ["r-2.txt", "r.txt"]
-    again = ui.upload([str(src / "a" / "r.txt")])
+    again = ui.uploads.upload([str(src / "a" / "r.txt")])
     assert (again[0].name, again[0].status) == ("r.txt", "unchanged")
     # another user's R.TXT (other text) and a broken r.txt never replace the indexed r.txt
     (src / "c").mkdir()
     (src / "c" / "R.TXT").write_text(DALIAN.replace("大连", "烟台"), encoding="utf-8")
     (src / "d").mkdir()
     (src / "d" / "r.txt").write_bytes(b"\x00\x01\x02" * 100)
-    other, broken = ui.upload([str(src / "c" / "R.TXT"), str(src / "d" / "r.txt")])
+    other, broken = ui.uploads.upload([str(src / "c" / "R.TXT"), str(src / "d" / "r.txt")])
     assert other.status == "indexed" and other.name not in ("r.txt", "r-2.txt") and broken.status == "error"
     assert (ui.settings.data_dir / "uploads" / "r.txt").read_text(encoding="utf-8") == DALIAN
     assert sorted(p.name for p in (ui.settings.data_dir / "uploads").iterdir()) == sorted(["r-2.txt", "r.txt", other.name])
     assert {r.source for r in ui.qa.reports()} >= {"uploads/r.txt", "uploads/r-2.txt", f"uploads/{other.name}"}
     ui.settings.max_file_mb = 0.0001
-    big = ui.upload([str(src / "a" / "r.txt")])
+    big = ui.uploads.upload([str(src / "a" / "r.txt")])
     assert big[0].status == "error" and "超过上限" in big[0].message
-    assert "请先选择文件" in ui.upload_html(ui.upload(None))
+    assert "请先选择文件" in ui.uploads.upload_html(ui.uploads.upload(None))
 
 
 # --- feedback -----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The Gradio chat (中文界面): streamed answers with citation cards, filters, uploads, index status, feedback,
-重新生成 and the conversation's export; the 指标 tab is `ui_figures.FiguresTab`.
+"""The Gradio chat (中文界面): streamed answers with citation cards, filters, index status, feedback,
+重新生成 and the conversation's export; the 指标 tab is `ui_figures.FiguresTab`, the 上传报告 tab
+`ui_upload.UploadPanel`.
 
 `create_app(qa)` builds one `gr.Blocks` around one shared `ReportQA`. Handlers are `ChatUI` methods, so
 tests call them without a server. Everything taken from a report or a user is HTML-escaped here.
@@ -9,17 +10,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from assistant.answer import steering
 from assistant.answer.citations import statements
-from assistant.errors import USER_ERRORS, ReportQAError
-from assistant.ingest.loading import source_name, supported_suffixes
-from assistant.records import Answer, Citation, Report
+from assistant.errors import USER_ERRORS
+from assistant.records import Answer, Citation
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.normalize import normalize_question
 from assistant.serve.feedback import Feedback, FeedbackLog
@@ -46,7 +44,7 @@ from assistant.serve.ui_render import (
     report_nav,
     status_html,
 )
-from assistant.serve.uploads import UPLOAD_DIR, Stored, discard_new, safe_name, store
+from assistant.serve.ui_upload import UploadPanel, report_label
 
 if TYPE_CHECKING:
     from assistant.qa import ReportQA
@@ -59,16 +57,11 @@ EXAMPLES = [
 ]
 WAITING = "正在检索相关段落…"  # the page knows a new answer has begun by it
 OPEN_PREFIX = "rq-open-"  # "查看原文" links carry the chunk id in the href: the chat sanitizer drops data-*
-STATUS_ZH = {"indexed": "已导入", "unchanged": "已在索引中", "duplicate": "重复，未再索引", "error": "失败"}
 
 
 def read_with_history(answer: Answer) -> bool:
     """The question was rewritten with what was said before (那沈阳呢 -> 沈阳2024年地区生产总值增长多少)."""
     return bool(answer.standalone_question) and normalize_question(answer.question) != answer.standalone_question
-
-
-def report_label(r: Report) -> str:
-    return f"{r.title}（{r.city or '城市未知'}·{r.year or '年份未知'}）"
 
 
 def make_filters(cities: list[str] | None, years: list[Any] | None, report_ids: list[str] | None,
@@ -83,16 +76,6 @@ def filters_text(f: Filters, labels: dict[str, str]) -> str:
     return " · ".join(p for p in parts if p)
 
 
-@dataclass
-class UploadRow:
-    name: str
-    status: str = "error"
-    reports: int = 0
-    chunks: int = 0
-    message: str = ""
-    titles: list[str] = field(default_factory=list)
-
-
 # --- the app -------------------------------------------------------------------------------------
 class ChatUI:
     """Handlers and layout around one shared `ReportQA` (the model is loaded once, for all sessions)."""
@@ -101,6 +84,7 @@ class ChatUI:
         self.qa = qa
         self.settings = qa.settings
         self.feedback = FeedbackLog(qa.settings.feedback_file)
+        self.uploads = UploadPanel(qa, self.on_refresh)
 
     # --- rendering an answer ------------------------------------------------------------------
     def card(self, cit: Citation, claims: list[str], turn_id: str, kind: str = "c") -> str:
@@ -399,76 +383,6 @@ class ChatUI:
             gr.update(choices=choices["periods"], value=[y for y in periods or [] if str(y) in choices["periods"]]),
         )
 
-    # --- uploads ---------------------------------------------------------------------------------------
-    def store_upload(self, path: Path) -> Stored:
-        """Save an uploaded file under data_dir/uploads through the one upload service (a safe name, a new
-        name when another file holds it); reject early what cannot work."""
-        try:
-            name = safe_name(path.name)
-        except ValueError:
-            raise ReportQAError(f"不支持的文件类型 {path.suffix or '（无扩展名）'}，支持：{'、'.join(supported_suffixes())}") from None
-        size = path.stat().st_size
-        if size > self.settings.max_file_mb * 1024 * 1024:
-            raise ReportQAError(f"文件 {size / 1024 / 1024:.1f} MB，超过上限 {self.settings.max_file_mb:g} MB")
-        return store((self.settings.data_dir / UPLOAD_DIR).resolve(), name, path.read_bytes())
-
-    def upload(self, files: list[str] | None, progress=None) -> list[UploadRow]:
-        rows: list[UploadRow] = []
-        stored: dict[str, UploadRow] = {}
-        saved: list[Stored] = []
-        for f in files or []:
-            path = Path(getattr(f, "name", f))
-            row = UploadRow(path.name)
-            rows.append(row)
-            try:
-                kept = self.store_upload(path)
-            except OSError as exc:
-                row.message = str(exc)
-                continue
-            except USER_ERRORS as exc:
-                row.message = str(exc)
-                continue
-            saved.append(kept)
-            row.name = kept.path.name
-            stored[source_name(kept.path, self.settings.data_dir)] = row
-        if stored:
-            def tick(done: int, total: int, source: str) -> None:
-                if progress is not None and total:
-                    progress((done, total), desc=f"正在索引 {source}", unit="片段")
-
-            summary = self.qa.ingest([self.settings.data_dir / s for s in stored], progress=tick)
-            titles: dict[str, list[str]] = {}
-            for r in self.qa.reports():
-                titles.setdefault(r.source, []).append(report_label(r))
-            for o in summary.outcomes:
-                done = stored.get(o.source)
-                if done is not None:
-                    done.status, done.reports, done.chunks, done.message = o.status, o.reports, o.chunks, o.message
-                    done.titles = titles.get(o.source, [])
-            discard_new(saved, {self.settings.data_dir / o.source for o in summary.outcomes
-                              if o.status in ("error", "duplicate")})
-        return rows
-
-    @staticmethod
-    def upload_html(rows: list[UploadRow]) -> str:
-        if not rows:
-            return '<div class="rq-empty">请先选择文件。</div>'
-        body = []
-        for r in rows:
-            cls = "rq-err" if r.status == "error" else "rq-ok"
-            titles = "<br>".join(esc(t) for t in r.titles)
-            body.append(f'<tr><td>{esc(r.name)}</td><td class="rq-nw {cls}">{STATUS_ZH.get(r.status, r.status)}</td>'
-                        f'<td class="rq-nw">{r.reports}</td><td class="rq-nw">{r.chunks}</td>'
-                        f"<td>{titles}{'<br>' if titles and r.message else ''}"
-                        f"{esc(r.message)}</td></tr>")
-        return ('<table class="rq-table rq-upload"><tr><th>文件</th><th>结果</th><th>报告</th><th>片段</th>'
-                f'<th>说明</th></tr>{"".join(body)}</table>')
-
-    def on_upload(self, files, cities, years, report_ids, periods=None, progress=gr.Progress()):  # noqa: B008
-        progress(0, desc="正在保存并解析文件…")
-        rows = self.upload(files, progress)
-        return (self.upload_html(rows), None, *self.on_refresh(cities, years, report_ids, periods))
-
     # --- layout ------------------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="报告问答 ReportQA", analytics_enabled=False, fill_width=True) as demo:
@@ -515,14 +429,7 @@ class ChatUI:
                         with gr.Tab("指标", id="figures") as figures_tab:
                             figures = FiguresTab(self.qa, self.report_view).build(figures_tab)
                         with gr.Tab("上传报告", id="upload"):
-                            files = gr.File(label=f"选择报告文件（{'、'.join(supported_suffixes())}，"
-                                                  f"单个不超过 {self.settings.max_file_mb:g} MB）",
-                                            file_count="multiple", elem_id="rq-files")
-                            # no file_types: Gradio would refuse other files with an English toast; the upload
-                            # service refuses them by name, in Chinese, in the results table instead
-                            upload_btn = gr.Button("导入并索引", variant="primary", elem_id="rq-upload")
-                            upload_result = gr.HTML("", js_on_load=None, apply_default_css=False, min_height=80,
-                                                    elem_id="rq-upload-result")
+                            upload = self.uploads.build()
                         with gr.Tab("索引状态", id="status"):
                             status = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="rq-status")
                             refresh = gr.Button("刷新", elem_id="rq-refresh")
@@ -553,8 +460,9 @@ class ChatUI:
             comment_btn.click(self.on_comment, [comment, pending, turns], [comment, pending, comment_row, feedback_note])
             header.click(self.on_open, [turns], [viewer, tabs])
             filter_io = [cities, years, reports, periods]
-            upload_btn.click(self.on_upload, [files, *filter_io], [upload_result, files, status, *filter_io],
-                             concurrency_limit=1, concurrency_id="ingest", show_progress_on=[upload_result]).then(
+            upload.button.click(self.uploads.on_upload, [upload.files, *filter_io],
+                                [upload.result, upload.files, status, *filter_io], concurrency_limit=1,
+                                concurrency_id="ingest", show_progress_on=[upload.result]).then(
                 self.overview, None, [chatbot], queue=False)
             refresh.click(self.on_refresh, filter_io, [status, *filter_io])
             figures.table.select(figures.tab.on_figure_select, [figures.shown], [viewer, tabs])
