@@ -6,9 +6,14 @@ beside them. Without the UI module the API is served alone.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import logging
 import secrets
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from assistant.settings import Settings
 
@@ -19,10 +24,50 @@ if TYPE_CHECKING:
     from assistant.qa import ReportQA
 
 log = logging.getLogger(__name__)
+_STUBS_MODULE = "gradio.component_meta"
+
+
+def _no_stub(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+class _NoGradioStubs(importlib.abc.MetaPathFinder):
+    """Finds `gradio.component_meta` once, as the normal path finder does, and switches off its
+    `create_or_modify_pyi` as soon as the module has run, before any component class is defined."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+                  ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != _STUBS_MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run(module)
+            if callable(getattr(module, "create_or_modify_pyi", None)):
+                module.create_or_modify_pyi = _no_stub  # type: ignore[attr-defined]
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def skip_gradio_stubs() -> None:
+    """On every import Gradio parses the source of each of its ~80 component classes twice and renders
+    a `.pyi` type stub, rewritten in site-packages when it differs (for type checkers; the app never reads it):
+    about 40 % of `import gradio`, seconds of the server's start-up. Called before Gradio is imported;
+    a no-op once it is, or where Gradio no longer has that hook."""
+    if _STUBS_MODULE in sys.modules or any(isinstance(f, _NoGradioStubs) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _NoGradioStubs())
 
 
 def load_ui(qa: ReportQA) -> gr.Blocks | None:
     """The Gradio Blocks for this `ReportQA`, or None when `assistant.serve.ui` is not there."""
+    skip_gradio_stubs()
     try:
         from assistant.serve.ui import create_app
     except ModuleNotFoundError as exc:
