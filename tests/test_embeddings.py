@@ -229,3 +229,28 @@ def test_hub_name_is_read_from_the_local_cache_only(home, tmp_path, monkeypatch)
     )
     assert emb.model_id == "intfloat--multilingual-e5-small" and emb.model_dir == snapshot
     assert len(emb.embed_query("你好")) == 384
+
+
+def test_batches_hold_a_token_budget_and_keep_every_text(tmp_path):
+    """Long passages go a few at a time (their attention activations grow with rows × length²), short ones
+    32 at a time; every text is in exactly one batch, in the order given."""
+    emb = OnnxEmbedder(tmp_path, model_id="m", quantized=True, batch_size=32, token_budget=4096)
+    lengths = [20] * 70 + [500] * 20 + [3000] * 3
+    batches = emb._batches(list(range(len(lengths))), lengths)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))
+    assert all(len(b) <= 32 and len(b) * min(max(lengths[i] for i in b), 512) <= 4096 for b in batches)
+    assert len(batches[0]) == 32  # short texts fill a batch
+    assert max(len(b) for b in batches if lengths[b[0]] == 500) == 8
+    # 32 + 32 short ones, then 8 at a time once a long one (500, or 3000 truncated to 512) is in the batch
+    assert [len(b) for b in batches] == [32, 32, 8, 8, 8, 5]
+
+
+@pytest.mark.integration
+def test_batched_vectors_match_one_at_a_time(embedders, passages):
+    """The budgeted batches (padding to each batch's longest text) give the vectors one text alone gets; int8
+    quantises activations per batch, so there a batch's other texts move a vector a little."""
+    for backend, floor in (("onnx", 0.9999), ("onnx-int8", 0.995)):
+        emb = embedders[backend]
+        together = np.array(emb.embed_documents(passages))
+        alone = np.array([emb.embed_documents([p])[0] for p in passages])
+        assert (np.sum(together * alone, axis=1) > floor).all(), backend

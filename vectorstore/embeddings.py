@@ -63,12 +63,14 @@ class _BaseEmbedder:
         *,
         model_id: str,
         batch_size: int = 32,
+        token_budget: int = 4096,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
     ):
         self.model_dir = Path(model_dir)
         self.model_id = model_id
         self.batch_size = batch_size
+        self.token_budget = token_budget
         default_query, default_passage = _model_prompts(self.model_dir)
         self.query_prompt = default_query if query_prompt is None else query_prompt
         self.passage_prompt = default_passage if passage_prompt is None else passage_prompt
@@ -110,10 +112,30 @@ class _BaseEmbedder:
         if sort_by_length:
             order.sort(key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dimension), np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in self._batches(order, [len(prompt) + len(t) for t in texts]):
             out[idx] = self._encode([texts[i] for i in idx], prompt)
         return out
+
+    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """At most `batch_size` texts and about `token_budget` padded tokens a batch (a character counts
+        as a token, at most 512 a text): 32 passages of 512 tokens hold ~2.5 GB of attention activations,
+        8 of them ~0.5 GB, at the same speed; short texts still go 32 at a time."""
+        batches: list[list[int]] = []
+        widest = 0
+        for i in order:
+            size = min(max(lengths[i], 1), 512)
+            if batches and len(batches[-1]) < self.batch_size and max(widest, size) * (len(batches[-1]) + 1) <= self.token_budget:
+                batches[-1].append(i)
+                widest = max(widest, size)
+            else:
+                batches.append([i])
+                widest = size
+        return batches
+
+    def load(self) -> None:
+        """Load the model now (an ONNX export or a tokenizer build happens here the first time), not on
+        the first embed call."""
+        self._ensure_loaded()
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
@@ -169,9 +191,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
 class OnnxEmbedder(_BaseEmbedder):
     """ONNX Runtime backend (fp32 or dynamic int8) for Transformer + mean/CLS pooling models.
 
-    The ONNX file is exported once and cached in the model folder (see onnx_backend). Tokenising
-    uses the model's tokenizer.json through `tokenizers` directly, configured once, so calls from
-    several threads are safe without a lock (InferenceSession.run is thread-safe too).
+    The ONNX file is exported once and cached in the model folder (see onnx_backend). Tokenising reads
+    the model's tokenizer.json (see pieces: SentencePiece for Unigram vocabularies), configured once, so
+    calls from several threads are safe without a lock (InferenceSession.run is thread-safe too).
     """
 
     def __init__(self, model_dir: Path, *, quantized: bool, device: str = "auto", **kwargs):
@@ -182,14 +204,23 @@ class OnnxEmbedder(_BaseEmbedder):
         self._tokenizer: Any = None
         self._pooling = "mean"
         self._input_names: set[str] = set()
+        # known without loading (the ONNX backend has no Dense layer): opening a store costs no model load
+        hidden = _read_json(self.model_dir / "config.json").get("hidden_size")
+        self._dimension = int(hidden) if hidden else None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._ensure_loaded()
+        assert self._dimension is not None
+        return self._dimension
 
     def _load(self) -> None:
         import onnxruntime as ort
 
         ort.disable_telemetry_events()  # no ONNX Runtime telemetry, whatever the platform default
-        from tokenizers import Tokenizer
-
         from vectorstore.onnx_backend import onnx_model_path
+        from vectorstore.pieces import load_tokenizer
 
         self._pooling = _check_onnx_compatible(self.model_dir)
         path = onnx_model_path(self.model_dir, self.quantized)
@@ -200,7 +231,6 @@ class OnnxEmbedder(_BaseEmbedder):
         self._session = ort.InferenceSession(str(path), providers=providers)
         self._input_names = {i.name for i in self._session.get_inputs()}
 
-        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         config = _read_json(self.model_dir / "config.json")
         tok_config = _read_json(self.model_dir / "tokenizer_config.json")
         max_len = _read_json(self.model_dir / "sentence_bert_config.json").get("max_seq_length") or min(
@@ -208,19 +238,14 @@ class OnnxEmbedder(_BaseEmbedder):
         )
         pad_token = tok_config.get("pad_token") or "<pad>"
         pad_token = pad_token["content"] if isinstance(pad_token, dict) else pad_token
-        pad_id = tok.token_to_id(pad_token)
-        pad_id = config.get("pad_token_id", 0) if pad_id is None else pad_id
-        tok.enable_truncation(max_length=max_len)
-        tok.enable_padding(pad_id=pad_id, pad_token=pad_token)
-        self._tokenizer = tok
+        self._tokenizer = load_tokenizer(self.model_dir, path.parent, max_length=max_len, pad_token=pad_token,
+                                         pad_id=config.get("pad_token_id") or 0)
         self._dimension = int(config["hidden_size"])
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         from vectorstore.onnx_backend import mean_pool
 
-        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
-        ids = np.array([e.ids for e in encodings], np.int64)
-        mask = np.array([e.attention_mask for e in encodings], np.int64)
+        ids, mask = self._tokenizer.encode([prompt + t for t in texts])
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})[0]
         if self._pooling == "cls":

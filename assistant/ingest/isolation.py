@@ -16,7 +16,7 @@ import math
 import os
 import pickle
 import resource
-import select
+import selectors
 import signal
 import struct
 import subprocess
@@ -165,13 +165,21 @@ def _receive(pipe: IO[bytes], deadline: float) -> Any:
     return pickle.loads(_read_exact(pipe, size, deadline))
 
 
+def _readable(fd: int, timeout: float) -> bool:
+    """Whether `fd` has data within `timeout` s. A selector (poll/epoll), not select(): a process with
+    Chroma, the model and a thousand open files gets descriptors past select()'s limit of 1024."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        return bool(sel.select(timeout))
+
+
 def _read_exact(pipe: IO[bytes], size: int, deadline: float) -> bytes:
     """`size` bytes from the worker; TimeoutError past the deadline, EOFError when it is gone."""
     fd = pipe.fileno()
     buf = bytearray()
     while len(buf) < size:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not _readable(fd, left):
             raise TimeoutError
         chunk = os.read(fd, min(size - len(buf), 1 << 20))
         if not chunk:
