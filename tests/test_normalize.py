@@ -36,6 +36,67 @@ def test_canonical_forms(typed, canonical):
     assert normalize_question(typed) == canonical
 
 
+YEAR_VARIANTS = [
+    "沈阳2023年GDP增长多少",
+    "沈阳 2023 年 GDP 增长多少？",
+    "沈阳2023 年GDP增长多少",
+    "沈阳２０２３年ＧＤＰ增长多少？",
+    "沈阳二〇二三年GDP增长多少",
+    "沈阳二〇二三 年GDP增长多少",
+    "沈阳二零二三年GDP增长多少",
+    "沈阳23年GDP增长多少",
+    "沈阳23 年GDP增长多少",
+    "沈阳２３年GDP增长多少",
+    "沈阳'23年GDP增长多少",
+    "沈阳’23年GDP增长多少",
+]
+
+
+def test_year_variants_have_one_form():
+    # a space before 年 once kept 「23 年」 from being read as a year
+    assert {normalize_question(v) for v in YEAR_VARIANTS} == {"沈阳2023年GDP增长多少"}
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["GDP增长5.2%", "GDP增长 5.2 %", "GDP 增长 5.2％", "GDP增长５．２％"],
+        ["收入120亿元", "收入 120 亿元", "收入120 亿元", "收入１２０亿元"],
+        ["增长1.5个百分点", "增长 1.5 个百分点", "增长1.5 个百分点"],
+        ["3月以来", "3 月以来", "３月以来"],
+        ["本溪2023", "本溪 2023", "本溪　２０２３"],
+    ],
+)
+def test_spaces_beside_digits_and_units_go(variants):
+    assert len({normalize_question(v) for v in variants}) == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("连续 22 年位居第一", "连续22年位居第一"),  # a count of years, not 2022
+        ("近 10 年来", "近10年来"),
+        ("沈阳 2023 2024 年GDP", "沈阳2023 2024年GDP"),  # two numbers stay two numbers
+        ("'23", "'23"),  # no 年: not surely a year
+    ],
+)
+def test_what_is_not_a_year_stays(typed, canonical):
+    assert normalize_question(typed) == canonical
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("本溪2023年GDP多大？", "本溪2023年GDP多少"),
+        ("经济规模有多大呢", "经济规模有多少呢"),
+        ("在多大程度上缓解了", "在多大程度上缓解了"),  # not a quantity
+        ("许多大项目开工", "许多大项目开工"),
+    ],
+)
+def test_a_clause_final_how_big_asks_how_much(typed, canonical):
+    assert normalize_question(typed) == canonical
+
+
 def test_middle_punctuation_kept():
     # only trailing punctuation goes: a question inside a question keeps its shape
     assert normalize_question("济南，2024年目标是多少？") == "济南，2024年目标是多少"

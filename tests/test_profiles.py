@@ -318,3 +318,32 @@ def test_key_clause_keeps_a_number_with_thousands_separators():
     sent = ("澄江水泥报告期内净利润同比下降18.9%，主要受当地重点工程进入收尾阶段、水泥需求减少影响；柳溪骨料自2024年4月"
             "纳入合并范围，4至6月实现净利润4,915万元，对公司利润形成有力补充。")
     assert key_clause(sent, {"净利润": 3}, lambda t: 1.0 if "万元" in t else 0.0) == "4至6月实现净利润4,915万元"
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["空气质量优良天数比例", "大气优良天数比例", "优良空气天数比例", "空气质量优良天数率",
+     "空气质量优良天数比率", "空气质量优良率", "空气质量优良天数占比"],
+)
+def test_one_indicator_written_many_ways_is_spelled_out_alike(written):
+    from assistant.answer.composed import spelled_out
+
+    # how reports and people write the share of good-air days (沈阳: 大气优良天数比例, 内江: 空气质量优良天数率)
+    assert spelled_out(f"全年{written}82.7%") == "全年空气质量优良天数比例82.7%"
+
+
+def test_synonyms_reach_questions_and_the_perturbation_suite():
+    from assistant.evaluation.perturb import synonym
+    from assistant.profiles import query_synonyms
+    from assistant.retrieval.query import expand
+
+    assert query_synonyms()["大气优良天数"] == "空气质量优良天数"
+    assert "空气质量优良天数" in expand("沈阳2023年大气优良天数比例是多少")
+    assert "PM2.5" in expand("本溪2023年细颗粒物平均浓度是多少")
+    # the short form listed first for a full name is the one the perturbation suite writes
+    assert synonym("本溪2023年空气质量优良天数比例是多少") == "本溪2023年空气质量优良率是多少"
+    assert synonym("商丘2023年空气质量优良天数是多少天") == "商丘2023年大气优良天数是多少天"
+    # a water-quality 优良率 is not the air's; 空气优良天数 and 优良天数 stay as typed: the full name would
+    # no longer match a report's bare 全年优良天数为318天 (a short form inside its full form is no alternative)
+    assert "空气" not in expand("国考断面水质优良率100%")
+    assert expand("盘锦2022年空气优良天数有多少天") == "盘锦2022年空气优良天数有多少天"

@@ -2,7 +2,8 @@
 
 Runs before anything else reads the question, so that 「盘锦2024年GDP增长多少」, 「盘锦 2024 年 GDP 增长多少？」,
 「盘锦２０２４年ＧＤＰ增长多少?」, 「盘锦二〇二四年GDP增长多少」 and 「盤錦2024年GDP增長多少」 all reach retrieval and
-the answerer as the same string. Report text is never normalised (offsets must stay exact).
+the answerer as the same string; so do 「22 年营收多少」, 「'22年营收多少」 and 「2022年营收多少」. Report text is
+never normalised (offsets must stay exact).
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ _CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二":
 _CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九]{3})(?=年)")
 # 22年营收 / 17年净利润: a two-digit year as people say it (not 连续22年, 近10年, 22年来, 5年间)
 _SHORT_YEAR = re.compile(r"(?<![\d.连续近过去这那上下前后第每])(\d{2})年(?![来间内底前后多半以的时代义制期级])")
+# '23年 / ’23年: the apostrophe says it is a year, whatever follows 年
+_APOSTROPHE_YEAR = re.compile(r"['‘’`](\d{2})(?=年)")
+# GDP多大 / 规模有多大: at a clause's end 多大 asks a quantity, as 多少 does (not 多大程度, 许多大项目)
+_HOW_BIG = re.compile(r"(?<![许诸众很])多大(?=$|[呢吗啊呀？?！!，,；;。])")
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}\d%])\s+|\s+(?=[{_CJK}\d%])")
+# a space beside Chinese, a digit or % goes (盘锦 2024 年, 增长 5 %); one between two numbers stays (2023 2024)
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}%])\s+|\s+(?=[{_CJK}%])|(?<=\d)\s+(?!\d)|(?<!\d)\s+(?=\d)")
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?？!！。.~～…,，、;；:：]+$")
 _LEADING = re.compile(r"^[\s?？!！。.,，、;；:：]+")
@@ -38,7 +44,8 @@ def _to_simplified():
 
 def normalize_question(text: str) -> str:
     """The canonical form of a question: half-width digits and letters, no spaces around Chinese,
-    simplified characters, Arabic years, no trailing punctuation (a missing ？ changes nothing)."""
+    simplified characters, four-digit Arabic years, no trailing punctuation (a missing ？ changes nothing),
+    多少 for a clause-final 多大."""
     if not text:
         return ""
     s = _COMMA.sub("，", unicodedata.normalize("NFKC", text).translate(_KEEP))
@@ -46,9 +53,15 @@ def normalize_question(text: str) -> str:
     convert = _to_simplified()
     if convert is not None:
         s = convert(s)
-    s = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[ch] for ch in m.group(1)), s)
-    s = _SHORT_YEAR.sub(lambda m: f"{'20' if int(m.group(1)) < 50 else '19'}{m.group(1)}年", s)
+    # spaces first: 「22 年」 and 「二〇二三 年」 are years only once they touch 年
     s = _SPACES.sub(" ", s).strip()
     s = _SPACE_NEAR_CJK.sub("", s)
+    s = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[ch] for ch in m.group(1)), s)
+    s = _APOSTROPHE_YEAR.sub(lambda m: _century(m.group(1)), s)
+    s = _SHORT_YEAR.sub(lambda m: f"{_century(m.group(1))}年", s)
     s = _LEADING.sub("", _TRAILING.sub("", s))
-    return s
+    return _HOW_BIG.sub("多少", s)
+
+
+def _century(two: str) -> str:
+    return f"{'20' if int(two) < 50 else '19'}{two}"

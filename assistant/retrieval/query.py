@@ -98,12 +98,16 @@ def _relative_anchor(info: QueryInfo, latest_year: dict[str | None, int]) -> int
 
 
 _PAIR = re.compile(r"^(.+?)[和与及](.+?)(分别|各自|各)(是|为|有|完成了?|达到了?)?(多少\S{0,2}|几\S?|什么|哪些)")
-_ASKS = re.compile(r"多少|几[个项件天次篇名人家笔类]?|哪|什么|谁|何时|是否|怎么|怎样|如何|为什么|为何|为啥")
+_ASKS = re.compile(r"多少|(?<![许诸众很])多大(?=$|[的呢吗啊])|几[个项件天次篇名人家笔类]?|哪|什么|谁|何时|是否|怎么|怎样|如何|为什么|为何|为啥")
+# 「财政收入呢」 after 「GDP多少」: another thing asked the way the question before it was asked
+_ALSO = re.compile(r"^(?:那么|那|还有|另外|以及|再就是)?(?P<topic>.{2,}?)(?:的)?呢$")
+_ASK_END = re.compile(rf"(?:是|为|有)?(?:{_ASKS.pattern}).*$")
 
 
 def question_parts(text: str, mentions: list[str], years: list[int]) -> list[str]:
     """The questions inside one (员工总数多少，女性占比多少？ -> two), each carrying the subject and year
-    the first one named (澄川新能源2023年女性占比多少); [] when it asks one thing."""
+    the first one named (澄川新能源2023年女性占比多少); a trailing 「财政收入呢」 is one more, asked as the
+    first was (本溪2023年GDP多少，财政收入呢 -> 本溪2023年财政收入多少); [] when it asks one thing."""
     pair = _PAIR.search(text)
     if pair and not _ASKS.search(pair.group(1) + pair.group(2)):
         # 安全生产投入和环保投入分别是多少: the subject (恒锐建材2023年) goes with both
@@ -117,6 +121,12 @@ def question_parts(text: str, mentions: list[str], years: list[int]) -> list[str
     pending = ""
     for piece in pieces:
         if not _ASKS.search(piece):
+            also = _ALSO.match(piece) if parts and not pending else None
+            if also and _another_thing(also["topic"]):
+                # 本溪2023年GDP多少？财政收入呢: 财政收入 asked as 多少 was, of the same subject and year
+                ask = _ASK_END.search(parts[0])
+                parts.append(also["topic"] + (ask.group() if ask else "多少"))
+                continue
             pending += piece  # context for the next question: 「一般公共预算支出，2023年实际完成多少」
             continue
         parts.append(pending + piece)
@@ -129,6 +139,14 @@ def question_parts(text: str, mentions: list[str], years: list[int]) -> list[str
         return f"{said}{year}{part}"
 
     return [with_subject(p) for p in parts]
+
+
+def _another_thing(topic: str) -> bool:
+    """「财政收入」 of 「财政收入呢」 is another thing to ask about; 「目标」「增速」「去年」 only change how or
+    when the thing before is asked (a follow-up's job, not a part of its own)."""
+    moves = {"增长", "下降"}
+    return not (TARGET_WORDS.search(topic) or RESULT_WORDS.search(topic) or _YEAR.search(topic)
+                or any(w in topic for w in RELATIVE_YEARS) or topic in moves or SYNONYMS.get(topic) in moves)
 
 
 def sub_queries(info: QueryInfo) -> list[tuple[str, list[str], list[int]]]:
