@@ -4,13 +4,18 @@ from them (a sentence per figure, which side is higher, a target against its res
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.answer.citations import ATTRIBUTION, statements
+from assistant.answer.composed import _clause_quote, _Composer
 from assistant.evaluation.metrics import relation_correct
 from assistant.ingest.figures import extract_figures
 from assistant.qa import ReportQA
+from assistant.retrieval.filters import Filters
 from assistant.records import Chunk
 from tests.builders import make_docx, make_pdf
 from tests.fakes import BigramEmbedder
@@ -221,3 +226,63 @@ def test_figures_api_and_cli_contract(ledger_qa, capsys):
         assert "/v1/figures" in c.get("/openapi.json").json()["paths"]
         assert c.get("/v1/figures", params={"kind": "guess"}).status_code in (400, 422)
     json.dumps([f.to_dict() for f in ledger_qa.figures()], ensure_ascii=False)
+
+
+# --- one figure asked: one quoted sentence from the ledger ----------------------------------------
+def test_a_single_figure_is_one_sentence_that_quotes_its_clause(ledger_qa):
+    a = ledger_qa.ask("盘锦2024年地区生产总值增长多少？")
+    assert not a.refused and a.figures and a.figures[0]["value_text"] == "3.5%左右"
+    assert a.answer == "盘锦2024年：据《2025年盘锦市政府工作报告》“一、2024年工作回顾”：预计全市地区生产总值增长3.5%左右。[1]"
+    (body, nums), = statements(a.answer)  # one statement, and what it states is copied from the cited passage
+    quoted = ATTRIBUTION.sub("", re.sub(r"^[^：《]{1,20}：", "", body)).rstrip("。")
+    assert nums == [1] and quoted in a.citations[0].text
+    c = a.citations[0]
+    assert ledger_qa.document_text(c.source)[c.start : c.end] == c.text
+
+
+def test_a_goal_asked_is_answered_by_the_goal_and_says_so(ledger_qa):
+    a = ledger_qa.ask("盘锦2025年GDP增长目标是多少")
+    assert re.fullmatch(r"盘锦2025年（目标）：据《2025年盘锦市政府工作报告》“二、2025年工作安排”：地区生产总值增长5\.5%左右。\[\d\]",
+                        a.answer)
+
+
+def test_a_figure_of_another_indicator_does_not_answer(ledger_qa):
+    """人均GDP is not GDP: the sample reports state no per-capita figure for 盘锦 2024, and its GDP growth
+    (人均 is a known qualified name: 人均地区生产总值) must not stand in for one."""
+    a = ledger_qa.ask("盘锦2024年人均GDP是多少？")
+    assert "3.5%" not in a.answer and not a.figures
+
+
+def test_disagreeing_records_give_no_single_answer(ledger_qa):
+    info = ledger_qa.retriever.understand("盘锦2024年地区生产总值增长多少？")
+    c = _Composer(info, [], ledger_qa.ledger, ["地区生产总值"])
+    f = next(f for f in ledger_qa.figures(entity="盘锦", indicator="地区生产总值", period=2024, measure="growth")
+             if f.kind == "expected")
+    assert c.only([f, replace(f, figure_id="again", report_id="other")]) == f  # one value twice: one answer
+    assert c.only([f, replace(f, figure_id="other", value=4.0, base_value=4.0)]) is None  # two values: no clear one
+    goal = replace(f, figure_id="goal", kind="target", value=6.0, base_value=6.0)
+    assert c.only([f, goal]) == f  # a result is what 增长多少 asks of a past year
+
+
+def test_a_quote_is_the_figure_clause_and_the_clause_that_names_it():
+    long = "面对复杂的外部环境，全市上下攻坚克难，预计全市地区生产总值增长3.5%左右；一般公共预算收入129.6亿元，增长6.8%。"
+    figs = {f.value_text: f for f in extract_figures(_chunk(long, start=0))}
+    assert _clause_quote(long, 0, figs["3.5%左右"]) == "预计全市地区生产总值增长3.5%左右"
+    assert _clause_quote(long, 0, figs["6.8%"]) == "一般公共预算收入129.6亿元，增长6.8%"
+
+
+def test_a_bare_measure_word_is_named_by_the_subject_before_it():
+    grain, = extract_figures(_chunk("粮食生产再获丰收,产量达到6.72亿斤。", period=2023, year=2024))
+    assert (grain.indicator, grain.raw, grain.text, grain.value_text) == ("粮食产量", "粮食产量", "产量达到6.72亿斤", "6.72亿斤")
+    output, = extract_figures(_chunk("工业生产稳中有进，产值增长5%。"))
+    assert output.raw == "产值"  # no known indicator is 工业…产值: the word stays as written
+
+
+def test_the_ledger_seen_through_filters_holds_only_what_they_allow(ledger_qa):
+    """A composed answer reads the ledger through the chat's filters: under 济南, no 盘锦 figure answers."""
+    everything = ledger_qa.ledger.find()
+    seen = ledger_qa.ledger.within(Filters(cities=["济南"])).find()
+    assert seen and {f.entity for f in seen} == {"济南"} and len(seen) < len(everything)
+    assert ledger_qa.ledger.within(Filters()) is ledger_qa.ledger
+    a = ledger_qa.ask("盘锦2024年地区生产总值增长多少？", filters=Filters(cities=["济南"]))
+    assert a.refused and "3.5%" not in a.answer and not a.figures

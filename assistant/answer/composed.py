@@ -25,7 +25,6 @@ TARGET_ACTUAL = re.compile(
 )
 WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
 """Synonyms of how a question is worded, not names of an indicator: never read as one (一般公共预算收入增长)."""
-SINGLE_FIGURE_ANSWERS = False  # one figure in a composed sentence: off until it keeps the quote-only contract
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
 CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|增加|减少|下降|多|少|涨|降)了?(?:多少|几成|百分之几|幅度)")
@@ -65,7 +64,7 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
         out = c.change()
     elif info.compare and (len(info.cities) > 1 or len(info.years) > 1):
         out = c.compare()
-    elif len(info.parts) < 2 and SINGLE_FIGURE_ANSWERS:
+    elif len(info.parts) < 2:
         out = c.single()
     else:
         out = None
@@ -110,7 +109,8 @@ class _Composer:
             longer = next((k for k in sorted(self.known, key=len, reverse=True)
                            if len(k) > len(name) and name in k and k in q), None)
             if longer is None:
-                return True
+                # nor is 地区生产总值 answered by 人均地区生产总值: a known name that qualifies the one asked
+                return not any(len(k) > len(name) and k.endswith(name) and k in spelled_out(f.raw) for k in self.known)
             head = longer[: longer.find(name)]
             return all(ch in f.raw for ch in head)
         return True
@@ -205,34 +205,51 @@ class _Composer:
 
     # --- the answers -------------------------------------------------------------------------------
     def single(self) -> Composed | None:
+        """One figure asked of one entity and year, and one figure in the ledger that fits: the report's own
+        clause, with whose, which year and where from (盘锦2024年：据《…》“…”：预计全市地区生产总值增长3.5%左右。[1]).
+        The clause is copied from the passage, so the answer quotes like the sentence answerer's."""
         info = self.info
-        if answer_kind(info.text) not in ("percent", "amount", "count"):
-            return None  # a reason, a list, a date: the sentences answer it
-        if not info.years:
-            return None  # no year asked: the sentence answerer quotes the report and says where
+        if answer_kind(info.text) not in ("percent", "amount", "count") or len(info.years) != 1 or info.compare:
+            return None  # a reason, a list, a date, no year or several: the sentences answer it
+        named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]  # 增长 is how, not what, it asks
+        if len(named) > 1 or _several_asked(info.text, self.names, info.mentions):
+            return None  # 营业收入和净利润分别是多少: one statement per thing asked, by the sentence answerer
         if not info.city and len({p.chunk.entity for p in self.passages[:3]}) != 1:
             return None
         entity = info.city or self.passages[0].chunk.entity
         if not self.measures():
             return None
-        cands = self.candidates(entity, info.year)
-        if info.year is None:
-            cands = [f for f in cands if f.chunk_id in self.rank]  # no year asked: what retrieval found
-        f = self.best(cands)
+        f = self.only(self.candidates(entity, info.year))
         if f is None:
             return None
-        words, group = self.run(f)
-        statements = [f"{_statement(f, entity, words)}{self.cite(f)}{_source(f)}"]
-        figures = list(group)
-        # another indicator the question also names, stated beside it (营业收入和精细化率要达到多少)
-        joined = bool(re.search(r"[和与及、]", info.text))
-        for g in self.ledger.find([entity] if entity else None, [f.period] if f.period else None):
-            if (g.report_id == f.report_id and len(g.raw) >= (2 if joined else 3) and g.raw not in f.raw and f.raw not in g.raw
-                    and (g.raw in info.text or g.raw in self.normalised) and all(g.raw != h.raw for h in figures)):
-                more, extra = self.run(g)
-                statements.append(f"{_figure_words(g) if more == _figure_words(g) else more}{self.cite(g)}")
-                figures += extra
-        return Composed("；".join(statements) + "。", figures)
+        chunk = self.ledger.view.chunks.get(f.chunk_id)
+        quote = _clause_quote(chunk.text, chunk.start, f) if chunk is not None else None
+        if quote is None:
+            return None
+        name = f.raw or f.indicator
+        cues = get_profile(chunk.profile if chunk is not None else None).figures
+        note = ""  # an estimate or a goal says so, in the report's words or else in ours
+        if f.kind == "expected" and not any(c in quote for c in cues.expected_cues):
+            note = "（预计）"
+        elif f.kind == "target" and not any(c in quote for c in cues.target_cues if len(c) > 1):
+            note = "（目标）"
+        label = f"{entity or ''}{f.period or info.year}年{name if name not in quote else ''}{note}"
+        if len(label) > 20:  # a longer subject label would read as part of the quote
+            label = f"{entity or ''}{f.period or info.year}年{note}"
+        return Composed(f"{label}：{_attribution(f)}：{quote}。{self.cite(f)}", [f])
+
+    def only(self, figures: list[Figure]) -> Figure | None:
+        """The one figure that answers, or None when none does or they disagree: a result before a goal
+        unless a goal is asked, the exact indicator before a longer one; records of one value (the same
+        figure in two reports) are one answer, different values are no clear answer."""
+        asked = self.kinds(None)
+        wanted = [f for f in figures if f.kind in (asked or ["actual", "expected"])]
+        figures = wanted or ([] if asked else figures)
+        exact = [f for f in figures if f.indicator in self.names]
+        figures = exact or figures
+        if not figures or len({(f.measure, round(f.base_value, 6), f.base_unit, f.qualifier) for f in figures}) != 1:
+            return None
+        return self.best(figures)
 
     def compare(self) -> Composed | None:
         info = self.info
@@ -462,6 +479,45 @@ def _source(f: Figure) -> str:
     if len(section) > 24:
         section = section[:24] + "…"
     return f"（《{f.title}》{'·' + section if section else ''}）"
+
+
+def _attribution(f: Figure) -> str:
+    """据《title》“section”: how the sentence answerer names the report a quote is from (citations.ATTRIBUTION)."""
+    section = f.section.split(" > ")[-1] if f.section else ""
+    if len(section) > 24:
+        section = section[:24] + "…"
+    return f"据《{f.title}》" + (f"“{section}”" if section else "")
+
+
+_CLAUSE_END = "，,；;。！？!?\n"
+
+
+def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str | None:
+    """The clause of the passage that states the figure, from the mark before it to the mark after it, and
+    the clause or two before when the figure's name is written there (一般公共预算收入129.6亿元，增长6.8%;
+    粮食生产再获丰收，产量达到6.72亿斤): never cut inside a clause, never past the sentence."""
+    start, end = f.start - offset, f.end - offset
+    if not (0 <= start < end <= len(text)):
+        return None
+    sentence_start = max(text.rfind(c, 0, start) for c in "。！？!?\n") + 1
+    begin = max(max(text.rfind(c, sentence_start, start) for c in _CLAUSE_END + "：:") + 1, sentence_start)
+    stop = min([i for c in _CLAUSE_END if (i := text.find(c, end)) >= 0] or [len(text)])
+    name = f.raw or f.indicator
+    for _ in range(max_back):
+        if not name or all(ch in text[begin:stop] for ch in name) or begin <= sentence_start:
+            break
+        begin = max(max(text.rfind(c, sentence_start, begin - 1) for c in _CLAUSE_END + "：:") + 1, sentence_start)
+    quote = text[begin:stop].strip()
+    return quote if f.value_text.strip() in quote and (not name or all(ch in quote for ch in name)) else None
+
+
+def _several_asked(question: str, names: list[str], mentions: list[str]) -> bool:
+    """两个以上的指标: 营业收入和净利润, 分别: the question joins things asked, not words of one name."""
+    text = spelled_out(question)
+    for word in sorted([*names, *mentions, *query_indicators()], key=len, reverse=True):
+        if len(word) >= 2 and word in text:
+            text = text.replace(word, "　")
+    return bool(re.search(r"分别|各是|各为|[和与及、]", text))
 
 
 def _difference(a: Figure, b: Figure) -> tuple[float, str]:

@@ -150,7 +150,7 @@ class AnswerPipeline:
         reason = self.refusal_reason(info, passages, filters)
         if reason is not None and (reason.startswith("no passage sentence") or reason.startswith("low relevance")):
             # no sentence answers 2022年和2024年PM2.5浓度有变化吗, the ledger's two figures do
-            early = self.compose(standalone, info, passages)
+            early = self.compose(standalone, info, passages, filters)
             if early is not None and not early[0].refused:
                 yield from self.composed_answer(question, standalone, early, notes, t0, t1)
                 return
@@ -187,7 +187,7 @@ class AnswerPipeline:
             )
             return
         # entities the question named (not ones an ambiguous question was split into) get a figure answer
-        composed = None if any("分别按" in n for n in notes) else self.compose(standalone, info, passages)
+        composed = None if any("分别按" in n for n in notes) else self.compose(standalone, info, passages, filters)
         if composed is not None:
             yield from self.composed_answer(question, standalone, composed, notes, t0, t1)
             return
@@ -248,12 +248,12 @@ class AnswerPipeline:
         except Exception:  # noqa: BLE001 - the ledger is an aid: without it the model reads the passages alone
             return []
 
-    def compose(self, standalone: str, info: QueryInfo, passages: list[Passage]):
+    def compose(self, standalone: str, info: QueryInfo, passages: list[Passage], filters: Filters):
         """A figure answer from the ledger (offline answers; an LLM reads the passages itself), or None."""
         if self.ledger is None or isinstance(self.answerer, LLMAnswerer):
             return None
         try:
-            return compose(standalone, info, passages, self.ledger)
+            return compose(standalone, info, passages, self.ledger.within(filters))
         except Exception:  # noqa: BLE001 - the ledger is an aid: any failure falls back to the sentences
             return None
 

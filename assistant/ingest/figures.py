@@ -170,6 +170,8 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
             measure, cue_at, decline = _measure(r, prefix, unit)
         words = prefix[:cue_at] if cue_at is not None else prefix
         raw, name_at = _indicator(g, words)
+        if raw in r.name_tails and not words[: name_at or 0].strip():
+            raw = _subject_before(g, sent[:clause_start], raw) or raw  # 粮食生产再获丰收，产量达到…: 粮食产量
         base_unit, scale = base_of(r, unit)
         if raw and re.sub(r"[和及与、]$", "", prefix.strip()) == last_counted:
             raw, name_at = "", None  # 11个老旧小区改造工程和8个道路工程: the words before are the last count's
@@ -272,6 +274,18 @@ def _counted_after(g: Grammar, sent: str, m: re.Match[str]) -> str:
     tail = re.split(r"[和及与、]", tail[:cut])[0]  # 11个老旧小区改造工程和8个道路工程
     tail = re.sub(r"的$", "", tail)[:16]
     return tail if len(tail) >= 2 and re.match(r"[\u4e00-\u9fff“]", tail) else ""
+
+
+def _subject_before(g: Grammar, before: str, tail: str) -> str:
+    """A bare measure word (产量, 收入) names the previous clause's subject's figure when a known indicator
+    is that subject with the word: 粮食生产再获丰收,产量达到6.72亿斤 -> 粮食产量. "" when none is."""
+    if not re.search(r"[，,]\s*$", before):
+        return ""
+    clause = re.split(r"[，,；;。：:]", before.rstrip()[:-1])[-1]
+    lead = g.lead.match(clause)
+    clause = clause[lead.end() :] if lead else clause
+    return next((_canonical(g, name) for name, _ in g.indicators
+                 if name.endswith(tail) and len(name) > len(tail) and clause.startswith(name[: -len(tail)])), "")
 
 
 def _basis(r: FigureRules, words: str) -> str:

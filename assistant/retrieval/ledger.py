@@ -11,16 +11,27 @@ import threading
 
 from assistant.ingest.figures import figure_rows
 from assistant.records import Figure
+from assistant.retrieval.filters import Filters
 from assistant.retrieval.view import CorpusView
 from vectorstore.ledger import FigureTable
 
 
 class Ledger:
-    def __init__(self, table: FigureTable, view: CorpusView):
+    def __init__(self, table: FigureTable, view: CorpusView, filters: Filters | None = None):
         self.table = table
         self.view = view
+        self.filters = filters if filters is not None and not filters.empty else None
         self._synced: str | None = None
         self._lock = threading.Lock()
+
+    def within(self, filters: Filters) -> Ledger:
+        """The same ledger seen through the chat's or the API's filters: an answer under 济南 is never
+        composed from 盘锦's figures."""
+        if filters.empty:
+            return self
+        seen = Ledger(self.table, self.view, filters)
+        seen._synced, seen._lock = self._synced, self._lock
+        return seen
 
     def sync(self) -> None:
         self.view.refresh()
@@ -43,5 +54,6 @@ class Ledger:
         self.sync()
         live = self.view.chunks
         rows = self.table.select(entities, periods, kinds, measures, indicator)
-        figures = [Figure.from_dict(r) for r in rows if r["chunk_id"] in live]
+        figures = [Figure.from_dict(r) for r in rows if r["chunk_id"] in live
+                   and (self.filters is None or self.filters.allows(live[r["chunk_id"]]))]
         return sorted(figures, key=lambda f: (f.entity or "", f.period or 0, f.source, f.start))
