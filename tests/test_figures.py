@@ -286,3 +286,21 @@ def test_the_ledger_seen_through_filters_holds_only_what_they_allow(ledger_qa):
     assert ledger_qa.ledger.within(Filters()) is ledger_qa.ledger
     a = ledger_qa.ask("盘锦2024年地区生产总值增长多少？", filters=Filters(cities=["济南"]))
     assert a.refused and "3.5%" not in a.answer and not a.figures
+
+
+def test_labelled_lines_of_a_list_are_segments_and_a_heading_is_not():
+    """液态奶：营业收入… / 奶粉：营业收入… name each product's revenue; one 经营情况：营业收入… is the company's."""
+    parts = extract_figures(_chunk("液态奶：营业收入58.36亿元，比上年增长4.51%；\n奶粉：营业收入14.92亿元，比上年增长4.56%；",
+                                   profile="company"))
+    assert {(f.indicator, f.value_text) for f in parts if f.measure == "level"} == {
+        ("液态奶营业收入", "58.36亿元"), ("奶粉营业收入", "14.92亿元")}
+    whole = extract_figures(_chunk("经营情况：营业收入86.47亿元，比上年增长6.39%。", profile="company"))
+    assert {f.indicator for f in whole} == {"营业收入"}
+
+
+def test_a_table_cell_is_quoted_with_its_row_and_its_value_said():
+    row = "利润表项目：营业收入；2023年度（亿元）：71.38；2022年度（亿元）：58.64"
+    cell, = [f for f in extract_figures(_chunk(row, period=2023, year=2023, profile="company", start=0))
+             if f.text == "71.38"]
+    assert cell.value_text == "71.38亿元"
+    assert _clause_quote(row, 0, cell) == "利润表项目：营业收入；2023年度（亿元）：71.38"

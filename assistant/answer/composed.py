@@ -133,7 +133,7 @@ class _Composer:
             return ["share"]
         if GROWTH_WORDS.search(q) and not re.search(r"多少(亿|万)?元|多少亿", q):
             return ["growth"]
-        if LEVEL_WORDS.search(q):
+        if LEVEL_WORDS.search(q) or answer_kind(q) == "amount":  # 营收多少: an amount is a level
             return ["level", "count"]
         return []
 
@@ -236,12 +236,14 @@ class _Composer:
         label = f"{entity or ''}{f.period or info.year}年{name if name not in quote else ''}{note}"
         if len(label) > 20:  # a longer subject label would read as part of the quote
             label = f"{entity or ''}{f.period or info.year}年{note}"
+        if f.value_text.strip() not in quote:  # a table cell (71.38 under 2023年度（亿元）): the value said, then the row
+            label = f"{entity or ''}{f.period or info.year}年{name}{f.value_text}{note}"
         return Composed(f"{label}：{_attribution(f)}：{quote}。{self.cite(f)}", [f])
 
     def only(self, figures: list[Figure]) -> Figure | None:
         """The one figure that answers, or None when none does or they disagree: a result before a goal
         unless a goal is asked, the exact indicator before a longer one; records of one value (the same
-        figure in two reports) are one answer, different values are no clear answer."""
+        figure in two reports) are one answer, from the passage about that year; different values are no clear answer."""
         asked = self.kinds(None)
         wanted = [f for f in figures if f.kind in (asked or ["actual", "expected"])]
         figures = wanted or ([] if asked else figures)
@@ -249,7 +251,10 @@ class _Composer:
         figures = exact or figures
         if not figures or len({(f.measure, round(f.base_value, 6), f.base_unit, f.qualifier) for f in figures}) != 1:
             return None
-        return self.best(figures)
+        # one value in several reports: cite the passage about that year (the 2022 report, not 2023's 上年同期)
+        chunks = self.ledger.view.chunks
+        own = [f for f in figures if (c := chunks.get(f.chunk_id)) is not None and c.period == f.period]
+        return self.best(own or figures)
 
     def compare(self) -> Composed | None:
         info = self.info
@@ -503,12 +508,14 @@ def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str |
     begin = max(max(text.rfind(c, sentence_start, start) for c in _CLAUSE_END + "：:") + 1, sentence_start)
     stop = min([i for c in _CLAUSE_END if (i := text.find(c, end)) >= 0] or [len(text)])
     name = f.raw or f.indicator
+    if f.value_text.strip() not in text[begin:stop]:  # a table cell: its row from the start, where the name is
+        begin = sentence_start
     for _ in range(max_back):
         if not name or all(ch in text[begin:stop] for ch in name) or begin <= sentence_start:
             break
         begin = max(max(text.rfind(c, sentence_start, begin - 1) for c in _CLAUSE_END + "：:") + 1, sentence_start)
     quote = text[begin:stop].strip()
-    return quote if f.value_text.strip() in quote and (not name or all(ch in quote for ch in name)) else None
+    return quote if not name or all(ch in quote for ch in name) else None
 
 
 def _several_asked(question: str, names: list[str], mentions: list[str]) -> bool:

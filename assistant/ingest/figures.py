@@ -17,7 +17,7 @@ from assistant.records import Chunk, Figure, content_hash
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 _CLAUSE_BREAK = re.compile(r"[，,；;、：:（）()《》]")  # a quote is part of a name (“专精特新”企业)
-_SEGMENT_LABEL = re.compile(r"^\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩]|[一二三四五六七八九十]{1,2}、)\s*"
+_SEGMENT_LABEL = re.compile(r"^\s*(?P<item>\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩]|[一二三四五六七八九十]{1,2}、)?\s*"
                             r"(?P<label>[^\d：:，,。；;、（）()]{2,12})[：:]")
 _LEADING_YEAR = re.compile(r"^(?:截至|截止|到)?((?:19|20)\d{2})年(?:底|末|全年)?[，,]?")
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
@@ -233,12 +233,24 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
         named = [f for f in out if f.indicator and f.measure != "rank" and f.start < chunk.start + at + m.start()]
         out.append(_rank(chunk, g, sent, at, m, period, max(named, key=lambda f: f.start) if named else None))
     label = _SEGMENT_LABEL.match(sent)
-    if label and label.group("label") not in r.lead_words:
-        # 1. 储能电池系统：营业收入31.42亿元 is the segment's revenue, not the company's
+    if label and label.group("label") not in r.lead_words and (label.group("item") or _segment_list(chunk.text, sent[label.end():], out)):
+        # 1. 储能电池系统：营业收入31.42亿元 and 液态奶：营业收入58.36亿元 are the segment's revenue, not the company's
         out = [replace(f, raw=label.group("label") + f.raw, indicator=label.group("label") + f.indicator)
                if f.raw and label.group("label") not in f.raw else f for f in out]
     out.sort(key=lambda f: f.start)
     return out
+
+
+def _segment_list(text: str, after: str, figures: list[Figure]) -> bool:
+    """A line's label without an item number names a segment when the figure's name follows its colon at
+    once and at least one other line of the passage is labelled the same way (液态奶：营业收入58.36亿元 /
+    奶粉：营业收入14.92亿元): a list of parts, not one heading (经营情况：营业收入86.47亿元) or the name itself."""
+    after = after.lstrip()
+    raw = next((f.raw for f in figures if f.raw and after.startswith(f.raw)), "")
+    if not raw:
+        return False
+    lines = re.findall(rf"^\s*[^\d：:，,。；;、（）()\n]{{2,12}}[：:]\s*{re.escape(raw)}", text, re.M)
+    return len(set(lines)) >= 2
 
 
 def base_of(rules: FigureRules, unit: str) -> tuple[str, float]:
