@@ -50,6 +50,8 @@ bench: model
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/load_test.py --users 20 --seconds 120
 	$(BIN)/python bench/load_test.py --users 20 --seconds 120 --during-ingest
+	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_memory.py
 
 bench-scale: model
 	$(BIN)/python bench/bench_scale.py
