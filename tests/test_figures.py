@@ -304,3 +304,26 @@ def test_a_table_cell_is_quoted_with_its_row_and_its_value_said():
              if f.text == "71.38"]
     assert cell.value_text == "71.38亿元"
     assert _clause_quote(row, 0, cell) == "利润表项目：营业收入；2023年度（亿元）：71.38"
+
+
+def test_a_caption_year_and_a_previous_period_column_give_the_figures_their_year():
+    kpi = extract_figures(_chunk("关键绩效表（2023年）\n营业收入：186.42亿元\n归属于上市公司股东的净利润：9.17亿元",
+                                 period=2024, year=2023, profile="company"))
+    assert {(f.indicator, f.period) for f in kpi} == {("营业收入", 2023), ("归属于上市公司股东的净利润", 2023)}
+    row = ("项目：归属于上市公司股东的净利润（元）；本报告期：326,418,552.16；上年同期：411,237,906.35；"
+           "本报告期比上年同期增减：-20.63%")
+    cells = {f.text: (f.period, f.measure) for f in extract_figures(_chunk(row, period=2024, year=2024, profile="company"))}
+    assert cells == {"326,418,552.16": (2024, "level"), "411,237,906.35": (2023, "level"), "-20.63%": (2024, "growth")}
+
+
+def test_one_figure_rounded_is_the_same_value_and_a_headline_name_answers_the_short_one():
+    from assistant.answer.composed import _same_value
+    from assistant.profiles import get_profile, headline_names
+
+    exact, = [f for f in extract_figures(_chunk("实现归属于上市公司股东的净利润326,418,552.16元。", profile="company"))]
+    rounded, = [f for f in extract_figures(_chunk("实现归属于上市公司股东的净利润3.26亿元。", profile="company"))]
+    assert (exact.base_unit, rounded.base_unit) == ("元", "亿元") and _same_value(exact, rounded)
+    assert not _same_value(exact, replace(rounded, value=3.27, base_value=3.27, value_text="3.27亿元"))
+    assert headline_names()["净利润"] == "归属于上市公司股东的净利润"
+    half = next(t for t in get_profile("company").types if t.name == "半年度报告")
+    assert half.part_of_year.search("2024年上半年净利润多少") and not half.part_of_year.search("2024年净利润多少")

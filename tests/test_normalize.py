@@ -91,6 +91,10 @@ def test_what_is_not_a_year_stays(typed, canonical):
         ("经济规模有多大呢", "经济规模有多少呢"),
         ("在多大程度上缓解了", "在多大程度上缓解了"),  # not a quantity
         ("许多大项目开工", "许多大项目开工"),
+        ("患者急诊时甘油三酯有多高？", "患者急诊时甘油三酯有多少"),
+        ("新建的地铁线路有多长", "新建的地铁线路有多少"),
+        ("很多高校参与", "很多高校参与"),  # not a question
+        ("多高的标准", "多高的标准"),
     ],
 )
 def test_a_clause_final_how_big_asks_how_much(typed, canonical):

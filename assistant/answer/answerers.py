@@ -280,9 +280,10 @@ def _source_label(p: Passage) -> str:
     return f"据《{c.title}》" + (f"“{section}”" if section else "")
 
 
-def _type_rule(c: Chunk) -> TypeRule | None:
+def type_rule(c: Chunk) -> TypeRule | None:
     """The profile's rule for the chunk's report type (半年度报告, 统计公报), which may refine its time."""
-    return next((t for t in get_profile(c.profile).types if t.name == c.type and (t.period or t.not_for)), None)
+    return next((t for t in get_profile(c.profile).types
+                 if t.name == c.type and (t.period or t.not_for or t.part_of_year)), None)
 
 
 def _fits_time(p: Passage, info: QueryInfo) -> bool:
@@ -290,7 +291,7 @@ def _fits_time(p: Passage, info: QueryInfo) -> bool:
     about (or unknown, or one its profile says it also states), and a result is not read from a plan
     nor a target from a review. A part-year report does not answer a whole year (全年净利润)."""
     c = p.chunk
-    kind = _type_rule(c)
+    kind = type_rule(c)
     if kind is not None and kind.not_for is not None and kind.not_for.search(info.text):
         return False
     if not info.years or info.about_report:

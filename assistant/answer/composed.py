@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.answer.answerers import answer_kind
+from assistant.answer.answerers import answer_kind, type_rule
 from assistant.answer.citations import marker
 from assistant.ingest.figures import chinese_number
-from assistant.profiles import get_profile, query_indicators, query_synonyms
-from assistant.records import Figure, Passage
+from assistant.profiles import get_profile, headline_names, query_indicators, query_synonyms
+from assistant.records import Chunk, Figure, Passage
 from assistant.retrieval.ledger import Ledger
 from assistant.retrieval.query import QueryInfo
 
@@ -25,6 +25,8 @@ TARGET_ACTUAL = re.compile(
 )
 WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
 """Synonyms of how a question is worded, not names of an indicator: never read as one (一般公共预算收入增长)."""
+_PART_ASKED = re.compile(r"上半年|下半年|[一二三四1-4]季度|前[三六九]个月|\d{1,2}\s*[-—~至到]\s*\d{1,2}\s*月")
+"""A part of a year asked: a whole year's figure (an annual report's) does not answer it."""
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
 CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|增加|减少|下降|多|少|涨|降)了?(?:多少|几成|百分之几|幅度)")
@@ -109,21 +111,26 @@ class _Composer:
             longer = next((k for k in sorted(self.known, key=len, reverse=True)
                            if len(k) > len(name) and name in k and k in q), None)
             if longer is None:
-                # nor is 地区生产总值 answered by 人均地区生产总值: a known name that qualifies the one asked
-                return not any(len(k) > len(name) and k.endswith(name) and k in spelled_out(f.raw) for k in self.known)
+                # nor is 地区生产总值 answered by 人均地区生产总值: a known name that qualifies the one asked,
+                # unless it is what the short name means (净利润: 归属于上市公司股东的净利润)
+                headline = headline_names().get(name)
+                return not any(len(k) > len(name) and k.endswith(name) and k != headline and k in spelled_out(f.raw)
+                               for k in self.known)
             head = longer[: longer.find(name)]
             return all(ch in f.raw for ch in head)
         return True
 
     def names_of(self, f: Figure) -> set[str]:
         """What a figure may be asked by: its name as normalised and as written, spelled out (规上 ->
-        规模以上), and any known indicator its words hold (建设高标准农田 -> 高标准农田)."""
+        规模以上), any known indicator its words hold (建设高标准农田 -> 高标准农田), and the short name it is
+        the headline figure of (归属于上市公司股东的净利润 -> 净利润)."""
         if f.raw not in self._names:
             spelled = spelled_out(f.raw)
             bare = spelled
             for filler in get_profile(None).figures.name_fillers:
                 bare = bare.replace(filler, "") if len(bare) - len(filler) >= 3 else bare
-            self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and k in spelled)}
+            self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and k in spelled),
+                                  *(short for short, full in headline_names().items() if full == spelled)}
         return {f.indicator, *self._names[f.raw]} - {""}
 
     # --- choosing figures --------------------------------------------------------------------------
@@ -244,17 +251,29 @@ class _Composer:
         """The one figure that answers, or None when none does or they disagree: a result before a goal
         unless a goal is asked, the exact indicator before a longer one; records of one value (the same
         figure in two reports) are one answer, from the passage about that year; different values are no clear answer."""
+        chunks = self.ledger.view.chunks
+        figures = [f for f in figures if self.covers_asked_part(chunks.get(f.chunk_id))]
         asked = self.kinds(None)
         wanted = [f for f in figures if f.kind in (asked or ["actual", "expected"])]
         figures = wanted or ([] if asked else figures)
         exact = [f for f in figures if f.indicator in self.names]
-        figures = exact or figures
-        if not figures or len({(f.measure, round(f.base_value, 6), f.base_unit, f.qualifier) for f in figures}) != 1:
+        headline = {headline_names().get(n, "") for n in self.names} - {""}
+        # the headline figure first (净利润 of a listed company: the shareholders'), then the exact name
+        figures = [f for f in figures if f.indicator in headline] or exact or figures
+        if not figures or not all(_same_value(figures[0], f) for f in figures[1:]):
             return None
         # one value in several reports: cite the passage about that year (the 2022 report, not 2023's 上年同期)
-        chunks = self.ledger.view.chunks
         own = [f for f in figures if (c := chunks.get(f.chunk_id)) is not None and c.period == f.period]
-        return self.best(own or figures)
+        figures = own or figures
+        return self.best([f for f in figures if f.value_text in f.text] or figures)  # a sentence reads before a cell
+
+    def covers_asked_part(self, chunk: Chunk | None) -> bool:
+        """A half-year or quarterly report's figures answer only a question that asks for that part of the
+        year (2024年上半年净利润), and then only they do: 2024年净利润 is not the first half's."""
+        rule = type_rule(chunk) if chunk is not None else None
+        if rule is not None and rule.part_of_year is not None:
+            return bool(rule.part_of_year.search(self.info.text))
+        return not _PART_ASKED.search(self.info.text)
 
     def compare(self) -> Composed | None:
         info = self.info
@@ -516,6 +535,34 @@ def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str |
         begin = max(max(text.rfind(c, sentence_start, begin - 1) for c in _CLAUSE_END + "：:") + 1, sentence_start)
     quote = text[begin:stop].strip()
     return quote if not name or all(ch in quote for ch in name) else None
+
+
+def _same_value(a: Figure, b: Figure) -> bool:
+    """One figure written twice, maybe rounded: 326,418,552.16元 and 3.26亿元 agree to the digits the rounder shows."""
+    (root_a, fa), (root_b, fb) = _magnitude(a.base_unit), _magnitude(b.base_unit)
+    if (a.measure, root_a, a.qualifier) != (b.measure, root_b, b.qualifier):
+        return False
+    step = max(_last_digit(a) * fa, _last_digit(b) * fb)
+    return abs(a.base_value * fa - b.base_value * fb) <= step / 2 + 1e-9 * max(abs(a.base_value * fa), 1.0)
+
+
+_MAGNITUDES = (("万亿", 1e12), ("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4))
+
+
+def _magnitude(unit: str) -> tuple[str, float]:
+    """A unit as its root and the factor of its Chinese magnitude word: 亿元 -> (元, 1e8), 万人 -> (人, 1e4)."""
+    for word, factor in _MAGNITUDES:
+        if unit.startswith(word) and len(unit) > len(word):
+            return unit[len(word):], factor
+    return unit, 1.0
+
+
+def _last_digit(f: Figure) -> float:
+    """The value of the last written digit in the base unit (3.26亿元: 0.01; 326,418,552.16元: 0.01)."""
+    digits = re.search(r"\d[\d,]*(?:\.(\d+))?", f.value_text)
+    decimals = len(digits.group(1)) if digits and digits.group(1) else 0
+    scale = f.base_value / f.value if f.value else 1.0
+    return abs(scale) * 10 ** -decimals
 
 
 def _several_asked(question: str, names: list[str], mentions: list[str]) -> bool:

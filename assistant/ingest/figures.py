@@ -61,24 +61,47 @@ def extract_figures(chunk: Chunk, profile: ReportProfile | None = None) -> list[
     g = grammar((profile or get_profile(chunk.profile)).name)
     out: list[Figure] = []
     unit_line = ""  # 单位：亿元 above a table: the unit of its bare numbers
+    captioned: int | None = None  # 关键绩效表（2023年） above the lines it captions, under a 2024 heading
+    last_end = 0
     for line in re.finditer(r"[^\n]+", chunk.text):
+        if "\n\n" in chunk.text[last_end : line.start()]:
+            captioned = None  # a blank line ends what a caption stands over
+        last_end = line.end()
         stated = _UNIT_LINE.fullmatch(line.group(0).strip())
         if stated:
             unit_line = stated.group("unit")
             continue
-        cells = _table_figures(chunk, g, line.group(0), line.start(), unit_line)
-        if cells is not None:
-            out.extend(cells)
+        year = caption_year(line.group(0).strip())
+        if year is not None:
+            captioned = year
             continue
-        for s in _SENTENCE.finditer(line.group(0)):
-            out.extend(_sentence_figures(chunk, g, s.group(0), line.start() + s.start()))
+        cells = _table_figures(chunk, g, line.group(0), line.start(), unit_line)
+        if cells is None:
+            cells = [f for s in _SENTENCE.finditer(line.group(0))
+                     for f in _sentence_figures(chunk, g, s.group(0), line.start() + s.start())]
+        if captioned is not None:
+            cells = [replace(f, period=captioned) if f.period == chunk.period else f for f in cells]
+        out.extend(cells)
     return out
+
+
+_CAPTION_YEAR = re.compile(r"[（(]((?:19|20)\d{2})\s*年度?[）)]$")
+
+
+def caption_year(line: str) -> int | None:
+    """The year of a caption: a short line naming one year and stating nothing (关键绩效表（2023年）,
+    三、合并利润表摘要（2022年度））; the lines under it speak of that year."""
+    m = _CAPTION_YEAR.search(line)
+    if m and len(line) <= 40 and not re.search(r"[。；;，,：:！？]", line):
+        return int(m.group(1))
+    return None
 
 
 _CELL = re.compile(r"(?P<name>(?:[（(][^）)；\n]{0,12}[)）]|[^：；\n（(]){1,30})：(?P<value>[^；\n]*)")
 _YEAR_WORDS = re.compile(r"((?:19|20)\d{2})\s*年?")
 _UNIT_LINE = re.compile(r"[（(]?(?:金额)?单位[：:]\s*(?P<unit>[^\s（）()，,；;]{1,6})[)）]?")
 _UNIT_NOTE = re.compile(r"[（(](?:单位[：:])?(?P<unit>[^（）()]{1,8})[)）]")
+_PREVIOUS_COLUMN = re.compile(r"上年同期|上年|上年度|上期|去年同期|上年末|期初")
 
 
 def _table_figures(chunk: Chunk, g: Grammar, line: str, at: int, unit_line: str = "") -> list[Figure] | None:
@@ -111,6 +134,7 @@ def _table_figures(chunk: Chunk, g: Grammar, line: str, at: int, unit_line: str 
         if unit not in units:
             continue
         year = _YEAR_WORDS.search(header)
+        earlier = _PREVIOUS_COLUMN.fullmatch(_UNIT_NOTE.sub("", header).strip())  # 上年同期: the year before
         name = _UNIT_NOTE.sub("", header if row_year else first).strip()
         what = "" if row_year else _UNIT_NOTE.sub("", _YEAR_WORDS.sub("", header)).strip()
         # the column says what is measured (增长（%）, 本期比上年同期增减), else the row (研发投入占营业收入的比例)
@@ -123,7 +147,8 @@ def _table_figures(chunk: Chunk, g: Grammar, line: str, at: int, unit_line: str 
             number = -number
         start = at + cell.start("value") + (len(cell.group("value")) - len(cell.group("value").lstrip()))
         end = start + len(value)
-        period = int(row_year.group(1)) if row_year else int(year.group(1)) if year else latest
+        period = (int(row_year.group(1)) if row_year else int(year.group(1)) if year
+                  else latest - 1 if earlier and latest is not None else latest)
         out.append(Figure(
             figure_id=content_hash(chunk.chunk_id, str(start), "cell"), chunk_id=chunk.chunk_id,
             report_id=chunk.report_id, source=chunk.source, entity=chunk.entity, indicator=_canonical(g, name), raw=name,

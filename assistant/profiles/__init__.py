@@ -27,6 +27,7 @@ class TypeRule:
     body: Pattern | None = None
     period: str = ""  # "year": a report of this type speaks of its year (a 统计公报), whatever the time rule
     not_for: Pattern | None = None  # questions it cannot answer (a half-year report and 全年)
+    part_of_year: Pattern | None = None  # how a question asks for the part of a year it covers (上半年, 1-6月)
 
     def matches(self, title: str, body_head: str) -> bool:
         if self.title is None and self.body is None:
@@ -139,6 +140,8 @@ class ReportProfile:
     figures: FigureRules = field(default_factory=FigureRules)
     amount_words: tuple[str, ...] = ()  # what a question asks in money (净利润多少, 花了多少): an amount answers
     person_titles: tuple[str, ...] = ()  # what follows a person's name (韦明哲主任医师): a name answers 哪位
+    # the figure a short name means when a report states several (净利润 -> 归属于上市公司股东的净利润)
+    headline: dict[str, str] = field(default_factory=dict)
 
     def name_forms(self, name: str) -> set[str]:
         """The name as people shorten it: 青岚市第一人民医院 -> 青岚市一院, 青岚一院."""
@@ -186,7 +189,7 @@ def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportPr
             frequent_suffixes=tuple(entity.get("frequent_suffixes", [])),
             entity_is_place=bool(entity.get("is_place", False)),
             types=tuple(TypeRule(t["name"], _pattern(t.get("title")), _pattern(t.get("title_not")), _pattern(t.get("body")),
-                                 t.get("period", ""), _pattern(t.get("not_for")))
+                                 t.get("period", ""), _pattern(t.get("not_for")), _pattern(t.get("part_of_year")))
                         for t in data.get("types", [])),
             time=TimeRule(
                 report_period=time.get("report_period", "none"), review_cues=_pattern(time.get("review_cues")),
@@ -203,6 +206,7 @@ def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportPr
             figures=FigureRules.from_data(data.get("figures", {}), figure_base),
             amount_words=tuple(query.get("amount_words", [])),
             person_titles=tuple(sorted(query.get("person_titles", []), key=len, reverse=True)),
+            headline=dict(query.get("headline", {})),
         )
     except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"report profile {path}: {exc}") from exc
@@ -244,6 +248,15 @@ def detect_profile(title: str, head: str, forced: str | None = None) -> ReportPr
         if score >= p.min_score and rank > best_rank:
             best, best_rank = p, rank
     return best
+
+
+def headline_names() -> dict[str, str]:
+    """Every profile's headline figures: 净利润 asked of a listed company means the one attributable to its
+    shareholders, not a subsidiary's or a quarter's."""
+    out: dict[str, str] = {}
+    for p in reversed(list(load_profiles().values())):
+        out.update(p.headline)
+    return out
 
 
 def query_synonyms() -> dict[str, str]:

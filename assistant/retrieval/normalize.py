@@ -19,8 +19,9 @@ _CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九]{3})(?
 _SHORT_YEAR = re.compile(r"(?<![\d.连续近过去这那上下前后第每])(\d{2})年(?![来间内底前后多半以的时代义制期级])")
 # '23年 / ’23年: the apostrophe says it is a year, whatever follows 年
 _APOSTROPHE_YEAR = re.compile(r"['‘’`](\d{2})(?=年)")
-# GDP多大 / 规模有多大: at a clause's end 多大 asks a quantity, as 多少 does (not 多大程度, 许多大项目)
-_HOW_BIG = re.compile(r"(?<![许诸众很])多大(?=$|[呢吗啊呀？?！!，,；;。])")
+# GDP多大 / 甘油三酯有多高 / 线路有多长: at a clause's end these ask a quantity, as 多少 does (not 多大程度,
+# 许多大项目, 很多高校)
+_HOW_BIG = re.compile(r"(?<![许诸众很])多[大高长重远深宽](?=$|[呢吗啊呀？?！!，,；;。])")
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 # a space beside Chinese, a digit or % goes (盘锦 2024 年, 增长 5 %); one between two numbers stays (2023 2024)
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}%])\s+|\s+(?=[{_CJK}%])|(?<=\d)\s+(?!\d)|(?<!\d)\s+(?=\d)")
@@ -45,7 +46,7 @@ def _to_simplified():
 def normalize_question(text: str) -> str:
     """The canonical form of a question: half-width digits and letters, no spaces around Chinese,
     simplified characters, four-digit Arabic years, no trailing punctuation (a missing ？ changes nothing),
-    多少 for a clause-final 多大."""
+    多少 for a clause-final 多大 (多高, 多长 …)."""
     if not text:
         return ""
     s = _COMMA.sub("，", unicodedata.normalize("NFKC", text).translate(_KEEP))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from assistant.ingest.figures import caption_year
 from assistant.profiles import load_profiles
 from assistant.retrieval.query import SYNONYMS, TARGET_WORDS
 
@@ -305,7 +306,6 @@ def labelled_elsewhere(sent: str, weights: Mapping[str, float]) -> bool:
     return bool(numbered) or not any(mentions(t, value) for t in weights)
 
 
-_CAPTION_YEAR = re.compile(r"[（(]((?:19|20)\d{2})\s*年度?[）)]$")
 
 
 def under_captions(units: list[str]) -> list[tuple[str, int | None]]:
@@ -314,8 +314,6 @@ def under_captions(units: list[str]) -> list[tuple[str, int | None]]:
     out: list[tuple[str, int | None]] = []
     year: int | None = None
     for u in units:
-        m = _CAPTION_YEAR.search(u)
-        if m and len(u) <= 40 and not re.search(r"[。；;，,：:！？]", u):
-            year = int(m.group(1))
+        year = caption_year(u) or year
         out.append((u, year))
     return out
