@@ -388,3 +388,43 @@ def test_popover_report_navigation_export_and_regenerate(served, tmp_path, name,
             assert box["y"] - 1 <= top <= box["y"] + box["height"] / 2, (box, top)  # the new answer in view …
             assert 0 <= top <= viewport["height"] / 2, top  # … of the chat and of the window
             shot(pg, "16-regenerated", full_page=False)
+
+
+EMPTY_SCREENS = [
+    ("desktop-light", {"width": 1280, "height": 900}, "light"),
+    ("phone-dark", {"width": 390, "height": 844}, "dark"),
+]
+
+
+@pytest.mark.parametrize(("name", "viewport", "theme"), EMPTY_SCREENS, ids=[s[0] for s in EMPTY_SCREENS])
+def test_empty_chat_overview_examples_and_filter_placeholders(served, name, viewport, theme):
+    """The empty chat reads well on any screen: the overview inset from the chat's border and at its top, its
+    table in the theme's border colour, every example question in view (a phone too); an empty filter says
+    全部（不限）, a chosen one does not, and 新对话 brings it back."""
+    filters = ["#rq-city", "#rq-year", "#rq-period", "#rq-report"]
+    with browse(served, viewport, theme) as pg:
+        pg.wait_for_function("(ids) => ids.every((s) => document.querySelector(`${s} input`).placeholder"
+                             " === '全部（不限）')", arg=filters)
+        chat = pg.locator("#rq-chat").bounding_box()
+        first = pg.locator("#rq-chat .placeholder p").first.bounding_box()
+        assert first["x"] - chat["x"] >= 12 and first["y"] - chat["y"] < 70, (chat, first)
+        border, text = pg.evaluate("(() => { const s = getComputedStyle(document.querySelector("
+                                   "'#rq-chat .placeholder td')); return [s.borderTopColor, s.color]; })()")
+        assert border != text  # the theme's border colour, not black / white lines
+        wrap = pg.locator("#rq-chat .bubble-wrap")
+        assert wrap.evaluate("(w) => w.scrollHeight <= w.clientHeight + 1")  # nothing hidden below a scroll
+        box = wrap.bounding_box()
+        examples = pg.locator("#rq-chat button.example")
+        assert examples.count() == 4
+        for i in range(4):
+            b = examples.nth(i).bounding_box()
+            assert box["x"] <= b["x"] and b["x"] + b["width"] <= box["x"] + box["width"] + 1, (box, b)
+            assert box["y"] <= b["y"] and b["y"] + b["height"] <= box["y"] + box["height"] + 1, (box, b)
+        shot(pg, f"17-empty-chat-{name}", full_page=False)
+
+        pick(pg, "#rq-city", "沈阳")
+        assert pg.locator("#rq-city input").get_attribute("placeholder") == ""
+        assert pg.locator("#rq-year input").get_attribute("placeholder") == "全部（不限）"
+        pg.click("#rq-new")
+        pg.wait_for_function("document.querySelector('#rq-city input').placeholder === '全部（不限）'"
+                             " && !document.querySelector('#rq-city .token')")

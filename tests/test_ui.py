@@ -570,6 +570,33 @@ def test_highlight_and_link_colours_pass_wcag_aa_in_light_and_dark():
     assert contrast("#2563eb", "#27272a") < 4.5  # why the dark theme needs its own colour
 
 
+def test_header_subtitle_passes_wcag_aa_in_light_and_dark():
+    """The line under 报告问答 says how to read the evidence: not the theme's faint grey (1.9:1 on white)."""
+    from assistant.serve.ui_render import CSS
+
+    own = re.search(r"^\.rq-header p \{([^}]*)\}", CSS, re.M).group(1)  # its own rule, after the shared one
+    light = re.search(r"color:\s*(#[0-9a-f]{6})", own).group(1)
+    dark = re.search(r"color:\s*(#[0-9a-f]{6})", _rule(".dark .rq-header p")).group(1)
+    assert contrast(light, "#ffffff") >= 4.5  # the page's background, light …
+    assert contrast(dark, "#0f0f11") >= 4.5  # … and dark
+    assert contrast("#bbbbc2", "#ffffff") < 4.5  # Gradio's subdued text colour: why the header sets its own
+
+
+def test_filters_say_they_are_unset(shared_ui):
+    """Each empty filter shows 全部（不限）: the page script (Gradio 6's Dropdown has no placeholder) names
+    all four filter boxes and is given the text."""
+    from assistant.serve.ui_render import BRIDGE_JS, FILTER_PLACEHOLDER
+
+    assert FILTER_PLACEHOLDER == "全部（不限）"
+    demo = shared_ui.build()
+    ids = {c.elem_id for c in demo.blocks.values() if isinstance(c, gr.Dropdown)}
+    header = next(c for c in demo.blocks.values() if getattr(c, "elem_id", None) == "rq-header")
+    script = header.js_on_load
+    for elem_id in ("rq-city", "rq-year", "rq-period", "rq-report"):
+        assert elem_id in ids and f"'{elem_id}'" in BRIDGE_JS
+    assert "__FILTER_PLACEHOLDER__" not in script and json.dumps(FILTER_PLACEHOLDER) in script
+
+
 # --- the 指标 tab ---------------------------------------------------------------------------------------
 FIGURE_OUT = ("entities", "indicator", "years", "table", "shown", "line", "bar", "style", "note", "group", "count",
               "csv")

@@ -26,6 +26,7 @@ from assistant.serve.ui_figures import FiguresTab
 from assistant.serve.ui_render import (
     BRIDGE_JS,
     CSS,
+    FILTER_PLACEHOLDER,
     HEADER,
     VIEWER_EMPTY,
     VIEWER_JS,
@@ -387,7 +388,7 @@ class ChatUI:
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="报告问答 ReportQA", analytics_enabled=False, fill_width=True) as demo:
             bridge = (BRIDGE_JS.replace("__CSS__", json.dumps(CSS)).replace("__PREFIX_LEN__", str(len(OPEN_PREFIX)))
-                      .replace("__WAITING__", WAITING))
+                      .replace("__WAITING__", WAITING).replace("__FILTER_PLACEHOLDER__", json.dumps(FILTER_PLACEHOLDER)))
             header = gr.HTML(HEADER, apply_default_css=False, js_on_load=bridge, elem_id="rq-header")
             turns = gr.State([])
             asked = gr.State("")

@@ -218,6 +218,7 @@ def overview_markdown(status: IndexStatus, reports: Sequence[Report]) -> str:
 
 HEADER = ('<div class="rq-header"><h1>报告问答</h1><p>根据已收录的报告（政府工作报告、企业年报、判决书等）回答问题，每个回答都附引用：'
           '指向或点按 [n] 看所引的句子，展开引用条目看原文段落，点“查看原文”打开整篇报告。</p></div>')
+FILTER_PLACEHOLDER = "全部（不限）"  # shown by an empty filter dropdown
 VIEWER_EMPTY = '<div class="rq-empty">点击引用条目中的“查看原文”，这里会打开整篇报告并定位到该段落。</div>'
 
 # Runs once per page: injects the styles (Gradio 6 takes CSS only at launch) and routes clicks on the
@@ -335,7 +336,17 @@ window.addEventListener('resize', () => { if (!pop.hidden) placePop(); });
 // Keep the start of the newest answer in view (Gradio's autoscroll would follow its bottom, past the
 // citations), and say in Chinese what the copy button does.
 let rqBots = 0, rqWaiting = false;
+// an empty filter says what it means (Gradio 6's Dropdown takes no placeholder); none once one is chosen
+const rqPlaceholders = () => {
+  ['rq-city', 'rq-year', 'rq-period', 'rq-report'].forEach((id) => {
+    const box = document.getElementById(id), input = box ? box.querySelector('input[role="combobox"]') : null;
+    if (!input) return;
+    const text = box.querySelector('.token') ? '' : __FILTER_PLACEHOLDER__;
+    if (input.placeholder !== text) input.placeholder = text;
+  });
+};
 const rqTidy = () => {
+  rqPlaceholders();
   const chat = document.getElementById('rq-chat');
   if (!chat) return;
   chat.querySelectorAll('button[aria-label="Copy message"]').forEach((b) => {
@@ -360,6 +371,7 @@ const rqTidy = () => {
   rqBots = bots.length; rqWaiting = waiting;
 };
 new MutationObserver(rqTidy).observe(document.body, {childList: true, subtree: true});
+rqTidy();
 """
 
 VIEWER_JS = """
@@ -381,6 +393,8 @@ later();
 CSS = """
 .rq-header h1 { font-size: 1.5rem; margin: 0; }
 .rq-header p, .rq-hint p { margin: .2rem 0 0; color: var(--body-text-color-subdued); font-size: .9em; }
+.rq-header p { color: #5b5b66; }  /* the theme's subdued grey is 1.9:1 on white: AA (4.5:1) in both themes */
+.dark .rq-header p { color: #a1a1aa; }
 .rq-cards { display: flex; flex-direction: column; gap: .3rem; margin-top: .25rem; }
 .rq-cards-title { font-weight: 600; font-size: .9em; color: var(--body-text-color-subdued); }
 .rq-plain, .rq-tip { display: none; }
@@ -448,6 +462,20 @@ a.rq-back { display: none; }
   .rq-nav-links { margin-left: 0; }
 }
 #rq-export { justify-content: flex-end; gap: .5rem; }  /* under 发送 / 新对话: what acts on the whole conversation */
-#rq-chat .placeholder { padding-top: 1.8rem; }  /* clear of the chat's 对话 label */
-#rq-chat .placeholder table td, #rq-chat .placeholder table th { padding: .15rem .6rem; font-size: .9em; }
+/* the empty chat: what is indexed, from the top (clear of the chat's 对话 label), inset like the examples */
+#rq-chat .placeholder { align-items: flex-start; justify-content: flex-start; padding: 1.6rem var(--spacing-xxl) 0; }
+#rq-chat .placeholder table { border-collapse: collapse; border: 1px solid var(--border-color-primary);
+  margin: .5rem 0 .75rem; font-size: .9em; }
+#rq-chat .placeholder table td, #rq-chat .placeholder table th { border: 1px solid var(--border-color-primary);
+  padding: .3rem .75rem; text-align: left; }
+#rq-chat .placeholder table th { background: var(--neutral-100); font-weight: 600; }
+.dark #rq-chat .placeholder table th { background: var(--neutral-700); }
+@media (max-width: 600px) {  /* phone: the examples as a compact column, all in view under the overview */
+  #rq-chat .placeholder { padding-top: 1.4rem; }
+  #rq-chat .placeholder table td, #rq-chat .placeholder table th { padding: .2rem .6rem; }
+  #rq-chat .examples { grid-template-columns: 1fr; gap: .4rem; padding: .5rem var(--spacing-xxl) .75rem; }
+  #rq-chat .example { padding: .45rem .75rem; }
+  #rq-chat .example-text-content { margin-top: 0; }
+  #rq-chat .example-text { font-size: .9em; }
+}
 """
