@@ -197,6 +197,20 @@ def test_lead_in_words_and_years_counted_from_the_last_turn(question, standalone
     assert resolve_followup(question, ["盘锦2024年GDP增长多少"], _reader(["盘锦", "内江", "沈阳"])) == standalone
 
 
+@pytest.mark.parametrize("history, question, standalone", [
+    # the two sides are the last two the conversation named: entities, or one entity's years
+    (["沈阳2024年社零目标", "济南呢"], "哪个高", "沈阳和济南2024年社零目标哪个高"),
+    (["盘锦2023年GDP增长多少", "2024年呢"], "哪年高？", "盘锦2023年和2024年GDP增长哪个高"),
+    # the same subject, another ask: who or when after which meeting
+    (["盘锦2025年政府工作报告是什么时候开的会"], "市长是谁", "盘锦2025年市长是谁"),
+    (["盘锦2025年政府工作报告是哪次会议上作的"], "谁作的", "盘锦2025年政府工作报告谁作"),
+])
+def test_a_short_follow_up_compares_or_asks_anew(history, question, standalone):
+    from assistant.answer.followup import resolve_followup
+
+    assert resolve_followup(question, history, _reader(["沈阳", "济南", "盘锦"], {None: 2025})) == standalone
+
+
 def test_this_year_without_an_entity_is_no_one_year():
     """Entities whose latest reports differ have each their own 今年: the question names none, so it gets
     no year rather than the year of whichever entity reported last."""

@@ -15,8 +15,8 @@ from assistant.answer.composed import _clause_quote, _Composer
 from assistant.evaluation.metrics import relation_correct
 from assistant.ingest.figures import extract_figures
 from assistant.qa import ReportQA
-from assistant.retrieval.filters import Filters
 from assistant.records import Chunk
+from assistant.retrieval.filters import Filters
 from tests.builders import make_docx, make_pdf
 from tests.fakes import BigramEmbedder
 
@@ -327,3 +327,27 @@ def test_one_figure_rounded_is_the_same_value_and_a_headline_name_answers_the_sh
     assert headline_names()["净利润"] == "归属于上市公司股东的净利润"
     half = next(t for t in get_profile("company").types if t.name == "半年度报告")
     assert half.part_of_year.search("2024年上半年净利润多少") and not half.part_of_year.search("2024年净利润多少")
+
+
+def test_several_indicators_asked_are_each_answered_by_their_clause(ledger_qa):
+    a = ledger_qa.ask("盘锦2024年GDP、一般公共预算收入和固定资产投资分别增长多少")
+    assert not a.refused and [f["value_text"] for f in a.figures] == ["3.5%左右", "8.3%", "20%以上"]
+    assert a.answer.startswith("盘锦2024年：据《2025年盘锦市政府工作报告》") and a.answer.count("据《") == 1
+    body = ATTRIBUTION.sub("", a.answer.split("：", 1)[1])
+    for clause in re.split(r"\[\d+\][；。]?", body):
+        if clause.strip("：；。"):
+            assert clause.strip("：；。") in a.citations[0].text  # each clause copied from the cited passage
+    # the report states no 人均可支配收入 growth for 2024: GDP's figure alone is not given as the answer
+    b = ledger_qa.ask("盘锦2024年GDP和人均可支配收入分别增长多少")
+    assert not b.figures
+
+
+@pytest.mark.parametrize("question, clause", [
+    ("盘锦2025年GDP目标", "地区生产总值增长5.5%左右"),
+    ("盘锦今年GDP目标多少🤔", "地区生产总值增长5.5%左右"),  # 今年: the latest report's year
+    ("盘锦2025年城镇新增就业目标", "城镇新增就业1.9万人"),
+])
+def test_a_goal_asked_without_how_much_is_the_goal_clause_alone(ledger_qa, question, clause):
+    """Not the whole list of targets, nor a clause of another indicator first."""
+    a = ledger_qa.ask(question)
+    assert re.fullmatch(rf"盘锦2025年（目标）：据《2025年盘锦市政府工作报告》“二、2025年工作安排”：{re.escape(clause)}。\[\d\]", a.answer)

@@ -67,7 +67,7 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
     elif info.compare and (len(info.cities) > 1 or len(info.years) > 1):
         out = c.compare()
     elif len(info.parts) < 2:
-        out = c.single()
+        out = c.single() or c.several()
     else:
         out = None
     return (out, c.passages) if out is not None else None
@@ -129,7 +129,7 @@ class _Composer:
             bare = spelled
             for filler in get_profile(None).figures.name_fillers:
                 bare = bare.replace(filler, "") if len(bare) - len(filler) >= 3 else bare
-            self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and k in spelled),
+            self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and _inside(k, spelled)),
                                   *(short for short, full in headline_names().items() if full == spelled)}
         return {f.indicator, *self._names[f.raw]} - {""}
 
@@ -216,19 +216,61 @@ class _Composer:
         clause, with whose, which year and where from (盘锦2024年：据《…》“…”：预计全市地区生产总值增长3.5%左右。[1]).
         The clause is copied from the passage, so the answer quotes like the sentence answerer's."""
         info = self.info
-        if answer_kind(info.text) not in ("percent", "amount", "count") or len(info.years) != 1 or info.compare:
-            return None  # a reason, a list, a date, no year or several: the sentences answer it
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]  # 增长 is how, not what, it asks
+        # 「盘锦2025年GDP目标」「今年GDP目标多少」: an indicator's goal asked, however it is worded
+        goal = info.intent == "target" and len(named) == 1 and answer_kind(info.text) in ("any", "count")
+        if (answer_kind(info.text) not in ("percent", "amount", "count") and not goal) or len(info.years) != 1 or info.compare:
+            return None  # a reason, a list, a date, no year or several: the sentences answer it
         if len(named) > 1 or _several_asked(info.text, self.names, info.mentions):
             return None  # 营业收入和净利润分别是多少: one statement per thing asked, by the sentence answerer
         if not info.city and len({p.chunk.entity for p in self.passages[:3]}) != 1:
             return None
         entity = info.city or self.passages[0].chunk.entity
-        if not self.measures():
+        measures = self.measures()
+        if not measures and not goal:
             return None
-        f = self.only(self.candidates(entity, info.year))
-        if f is None:
+        f = self.only(self.candidates(entity, info.year, measures=measures))  # a goal of any measure: only one fits
+        stated = self.stated(f, entity) if f is not None else None
+        if f is None or stated is None:
             return None
+        label, quote = stated
+        return Composed(f"{label}：{_attribution(f)}：{quote}。{self.cite(f)}", [f])
+
+    def several(self) -> Composed | None:
+        """Two to six indicators asked of one entity and year (盘锦2024年GDP、一般公共预算收入和固定资产投资分别
+        增长多少): one quoted clause each, in the order asked, under one label; None unless each has its one
+        figure, so nothing asked is silently left out."""
+        info = self.info
+        named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]
+        if (answer_kind(info.text) not in ("percent", "amount", "count") or len(info.years) != 1 or len(info.cities) != 1
+                or not 2 <= len(named) <= 6 or not self.measures()):
+            return None
+        spelled = self.normalised
+        named.sort(key=lambda n: spelled.find(n) if n in spelled else len(spelled))
+        found: list[tuple[Figure, str]] = []
+        for name in named:
+            f = self.only(self.candidates(info.city, info.year, text=name), names=[name])
+            stated = self.stated(f, info.city) if f is not None else None
+            if f is None or stated is None:
+                return None
+            found.append((f, stated[1]))
+        pieces: list[str] = []
+        source = None
+        for f, quote in found:
+            said = f"{quote}{self.cite(f)}"
+            if said in pieces:
+                continue  # two of them in one clause (一般公共预算收入129.6亿元，增长6.8%)
+            if f.report_id != source:
+                said = f"{_attribution(f)}：{said}"
+                source = f.report_id
+            pieces.append(said)
+        figures = [f for f, _ in found]
+        return Composed(f"{info.city}{info.year}年：" + "；".join(pieces) + "。", figures)
+
+    def stated(self, f: Figure, entity: str | None) -> tuple[str, str] | None:
+        """(label, quote) of one figure: the report's clause that states it, and whose and which year it is,
+        with 预计/目标 where the clause does not say so and the value where a table cell does not."""
+        info = self.info
         chunk = self.ledger.view.chunks.get(f.chunk_id)
         quote = _clause_quote(chunk.text, chunk.start, f) if chunk is not None else None
         if quote is None:
@@ -245,9 +287,9 @@ class _Composer:
             label = f"{entity or ''}{f.period or info.year}年{note}"
         if f.value_text.strip() not in quote:  # a table cell (71.38 under 2023年度（亿元）): the value said, then the row
             label = f"{entity or ''}{f.period or info.year}年{name}{f.value_text}{note}"
-        return Composed(f"{label}：{_attribution(f)}：{quote}。{self.cite(f)}", [f])
+        return label, quote
 
-    def only(self, figures: list[Figure]) -> Figure | None:
+    def only(self, figures: list[Figure], names: list[str] | None = None) -> Figure | None:
         """The one figure that answers, or None when none does or they disagree: a result before a goal
         unless a goal is asked, the exact indicator before a longer one; records of one value (the same
         figure in two reports) are one answer, from the passage about that year; different values are no clear answer."""
@@ -256,8 +298,9 @@ class _Composer:
         asked = self.kinds(None)
         wanted = [f for f in figures if f.kind in (asked or ["actual", "expected"])]
         figures = wanted or ([] if asked else figures)
-        exact = [f for f in figures if f.indicator in self.names]
-        headline = {headline_names().get(n, "") for n in self.names} - {""}
+        names = self.names if names is None else names
+        exact = [f for f in figures if f.indicator in names]
+        headline = {headline_names().get(n, "") for n in names} - {""}
         # the headline figure first (净利润 of a listed company: the shareholders'), then the exact name
         figures = [f for f in figures if f.indicator in headline] or exact or figures
         if not figures or not all(_same_value(figures[0], f) for f in figures[1:]):
@@ -535,6 +578,17 @@ def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str |
         begin = max(max(text.rfind(c, sentence_start, begin - 1) for c in _CLAUSE_END + "：:") + 1, sentence_start)
     quote = text[begin:stop].strip()
     return quote if not name or all(ch in quote for ch in name) else None
+
+
+def _inside(known: str, name: str) -> bool:
+    """A known indicator a longer name holds as itself: after a verb (建设高标准农田), not after a
+    qualifier that makes it another figure (海洋经济生产总值 is not 地区生产总值)."""
+    at = name.find(known)
+    if at < 0:
+        return False
+    head = name[:at]
+    words = get_profile(None).figures
+    return len(head) <= 2 or head in words.lead_words or head in words.verbs
 
 
 def _same_value(a: Figure, b: Figure) -> bool:

@@ -18,7 +18,7 @@ from assistant.retrieval.query import (
 
 _CUE = re.compile(r"^(那么|那|还有|另外|再问一下|再问|请问|再看看|看看|换成|换到|同期|同样)[，,]?|[呢吗？?。！!，,\s]+$")
 _RESULT_TAIL = re.compile(r"(实际)?(完成|实现|达到|提升到|下降)了|增长了|(是|有)?(多少|几)[人个家项元亿万吨]*")
-_ASK_TAIL = re.compile(r"(?:(?:增长|下降|达到|完成|实现|新增|是|有)了?)?(?:多少|几|哪些|什么|怎么样|怎样|如何)[^，,]*$")
+_ASK_TAIL = re.compile(r"(?:(?:增长|下降|达到|完成|实现|新增|是|有)了?)?(?:多少|几|哪些|什么|怎么样|怎样|如何|谁|哪位|何时)[^，,]*$")
 _ASK_VERB = re.compile(r"(?:增长|下降|达到|完成|实现|新增)(?=了?(?:多少|几))")
 _AMOUNT_ASK = re.compile(r"(?:分别|各自)?(?:是|有)?(?:多少|几)[^，,]*$")
 _TOPIC_NOISE = re.compile(r"目标|预期|计划|要达到|要|是多少|多少|呢|的|(达到|完成|实现|增长)了?")
@@ -40,6 +40,10 @@ _VERSUS = re.compile(rf"^(?:那|那么)?(?:跟|和|与|同)(?!期|样)|{_VERSUS_
 _STEPS = {"前一年": -1, "下一年": 1, "后一年": 1, "次年": 1, "第二年": 1}
 _EDGES = re.compile(r"^[和与跟及、的\s]+|[的\s]+$")
 
+_WHICH_ASK = re.compile(r"(?:是|在)?哪(?:次|个|一?天|一?年|里)[^，,]*$")
+_PERSON_OR_TIME = re.compile(r"(?:是|由)?(?:谁|哪位|何时|什么时候)")
+# 「哪个高」「哪年更多」「谁快」: a comparison asked of what the conversation has named
+_WHICH = re.compile(r"^(?:那|那么)?(?:哪个|哪一?年|谁|哪边)(?:更|比较)?([高低快慢多少大小])")
 _SIBLINGS = {"农村": "城镇", "城镇": "农村", "出口": "进口", "进口": "出口", "支出": "收入", "收入": "支出"}
 
 
@@ -52,13 +56,21 @@ def resolve_followup(question: str, history: list[str], understand: Callable[[st
     if not history:
         return question
     base = history[0]
+    turns = [base]
     for earlier in history[1:]:
         base = resolve_followup(earlier, [base], understand)
+        turns.append(base)
     prev = understand(base)
     q = _point_back(question.strip(), prev)
     cur = understand(q)
     places = named_places(q, cur)  # a place the corpus has no report of is still what the user asks about
     cities = [*cur.cities, *places] or prev.cities
+    which = _WHICH.search(q)
+    if which and not (cur.cities or places or cur.years) and len(turns) > 1:
+        # 「沈阳2024年社零目标」「济南呢」「哪个高」: the two sides are the last two the conversation named
+        sides = _last_two(turns, understand)
+        if sides is not None:
+            return f"{sides}{_AMOUNT_ASK.sub('', _body(base, prev))}哪个{which.group(1)}"
     # one new entity set against the old one; a follow-up naming both sides (沈阳和济南分别…) needs no help
     versus = len(cur.cities) == 1 and not places and cur.cities[0] not in prev.cities and bool(COMPARE_WORDS.search(q) or _VERSUS_VERB.search(q))
     if versus:
@@ -93,6 +105,12 @@ def resolve_followup(question: str, history: list[str], understand: Callable[[st
     # what the follow-up asks about, without which kind of figure (目标, 实际, 同比 …)
     asked = _EDGES.sub("", RESULT_WORDS.sub("", TARGET_WORDS.sub("", rest[: own_ask.start()]))) if own_ask else ""
     new_topic = len(asked) > 1 and not any(asked[i : i + 2] in base for i in range(len(asked) - 1))
+    prior = _body(base, prev)
+    prior_ask = _ASK_TAIL.search(prior) or _WHICH_ASK.search(prior)
+    if own_ask and not asked and prior_ask and _PERSON_OR_TIME.match(own_ask.group()) \
+            and not _PERSON_OR_TIME.match(prior_ask.group()):
+        # 「…是哪次会议上作的」「谁作的」: the same subject, another ask
+        return f"{'和'.join(cities)}{''.join(f'{y}年' for y in years)}{prior[: prior_ask.start()]}{rest}"
     if comparing and not names_topic:
         body = _body(base, prev)  # 「和沈阳相比哪个高」「那沈阳和济南分别是多少」: the old question, for both
         body = _AMOUNT_ASK.sub("", body) + rest if rest else body
@@ -102,6 +120,19 @@ def resolve_followup(question: str, history: list[str], understand: Callable[[st
         body = _carry(_body(base, prev), rest, topic, asked if own_ask else None)
     prefix = "和".join(cities) + "".join(f"{y}年" for y in years)
     return f"{prefix}{body}"
+
+
+def _last_two(turns: list[str], understand: Callable[[str], QueryInfo]) -> str | None:
+    """「沈阳和济南2024年」 or 「盘锦2023年和2024年」: the last two entities (or, for one entity, years) the
+    resolved turns named, as a question's subject; None when the turns name only one of each."""
+    infos = [understand(t) for t in turns]
+    cities = list(dict.fromkeys(c for i in reversed(infos) for c in i.cities))[:2][::-1]
+    years = list(dict.fromkeys(y for i in reversed(infos) for y in i.years))[:2][::-1]
+    if len(cities) == 2:
+        return "和".join(cities) + "".join(f"{y}年" for y in infos[-1].years[:1])
+    if len(years) == 2 and len(cities) == 1:
+        return f"{cities[0]}{years[0]}年和{years[1]}年"
+    return None
 
 
 def _body(base: str, prev: QueryInfo) -> str:
