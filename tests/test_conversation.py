@@ -56,6 +56,21 @@ def test_a_vague_question_is_asked_back_or_answered_per_city(qa):
     assert not qa.ask("沈阳2023年一般公共预算收入是多少").refused
 
 
+@pytest.mark.parametrize("question", ["沈阳", "沈阳怎么样？", "介绍一下沈阳"])
+def test_an_entity_alone_is_told_what_there_is_and_what_to_ask(qa, question):
+    a = qa.ask(question)
+    assert a.refused and a.refusal_reason == "clarify" and a.clarify["whole"]
+    assert "《2024年沈阳市政府工作报告》" in a.answer and len(a.clarify["options"]) == 3
+    for option in a.clarify["options"]:  # each suggested question is answered
+        assert option.startswith("沈阳2024年") and not qa.ask(option).refused
+
+
+def test_an_english_question_is_asked_for_in_chinese(qa):
+    a = qa.ask("What was Panjin's GDP growth in 2024?")
+    assert a.refused and "请用中文提问" in a.answer
+    assert "请用中文提问" not in qa.ask("大连2024年地区生产总值增长多少？").answer
+
+
 def test_a_filter_that_hides_the_answer_says_so(qa):
     a = qa.ask("盘锦2024年地区生产总值增长多少", filters=Filters(cities=["济南"]))
     assert a.refused and a.refusal_reason == "hidden by filter"

@@ -351,3 +351,17 @@ def test_a_goal_asked_without_how_much_is_the_goal_clause_alone(ledger_qa, quest
     """Not the whole list of targets, nor a clause of another indicator first."""
     a = ledger_qa.ask(question)
     assert re.fullmatch(rf"盘锦2025年（目标）：据《2025年盘锦市政府工作报告》“二、2025年工作安排”：{re.escape(clause)}。\[\d\]", a.answer)
+
+
+def test_which_entity_is_highest_lists_every_entity_in_order(ledger_qa):
+    a = ledger_qa.ask("2023年哪个城市GDP增速最高")
+    assert not a.refused and a.answer.split("：", 1)[0].endswith("内江最高（7.0%左右）")
+    values = [f["base_value"] for f in a.figures]
+    assert len(values) >= 5 and values == sorted(values, reverse=True)
+    assert len({f["entity"] for f in a.figures}) == len(values)  # one figure an entity
+    for c in a.citations:  # each cited passage states its entity's figure
+        assert any(f["text"] in c.text for f in a.figures)
+    low = ledger_qa.ask("2023年哪个城市地区生产总值增长最慢")
+    assert "盘锦最慢（2%左右）" in low.answer
+    tie = ledger_qa.ask("2024年社零目标哪个城市最高")  # equal values are a tie, 8% is not 8.5%
+    assert "并列最高（8%）" in tie.answer

@@ -507,6 +507,10 @@ def test_quick_replies_for_a_question_asked_back_and_for_a_hiding_filter(shared_
     assert options or "分别按" in turns[-1]["answer"]  # asked back with choices, or answered per entity
     if turns[-1]["refused"]:  # asked back: one quick reply per candidate, each a full question
         assert len(options) >= 2 and all(_json.loads(o["value"])["q"].startswith(o["label"]) for o in options)
+    # an entity alone: the suggested questions are sent as they are
+    steps, turns = ask(shared_ui, "沈阳怎么样")
+    suggested = steps[-1][0][-1].get("options") or []
+    assert len(suggested) == 3 and all(_json.loads(o["value"])["q"] == o["label"] for o in suggested)
     steps, turns = ask(shared_ui, "盘锦2024年地区生产总值增长多少", cities=["济南"])
     [retry] = steps[-1][0][-1]["options"]
     assert retry["label"] == "取消筛选，重新提问"

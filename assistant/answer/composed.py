@@ -25,6 +25,9 @@ TARGET_ACTUAL = re.compile(
 )
 WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
 """Synonyms of how a question is worded, not names of an indicator: never read as one (一般公共预算收入增长)."""
+RANKED = re.compile(r"(?:哪个|哪些|哪一个|哪座|哪家|谁)[^，。？?]{0,12}?最(?:高|低|快|慢|多|少|大|小)|排名|排[第前]|前[三五十]")
+"""Which of all the entities is highest: every entity's figure, in order."""
+_LOWEST_FIRST = re.compile(r"最(?:低|慢|少|小)")
 _PART_ASKED = re.compile(r"上半年|下半年|[一二三四1-4]季度|前[三六九]个月|\d{1,2}\s*[-—~至到]\s*\d{1,2}\s*月")
 """A part of a year asked: a whole year's figure (an annual report's) does not answer it."""
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
@@ -34,7 +37,7 @@ CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|�
 GROWTH_WORDS = re.compile(r"增长|增速|增幅|涨幅|下降|降幅|增长率|涨了|降了|提高了?多少|快")
 SHARE_WORDS = re.compile(r"占比|比重|占.{0,12}(多少|百分之|比例)")
 LEVEL_WORDS = re.compile(r"多少(亿|万)?元|多少亿|多少万|规模|总量|总额|是多少|有多少|达到多少|完成(了)?多少|多少(人|户|家|个|项|所|吨|亩|公里|张|套)")
-ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各建任近历这每逐哪谁]"
+ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各建任近历这每逐哪谁最排]"
 MEASURE_TAILS = ("人数", "数量", "个数", "户数", "家数", "金额", "数额", "水平", "数据")
 """Words after an indicator that ask how much of it, not name a longer indicator (城镇新增就业人数)."""
 
@@ -64,6 +67,8 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
         out = c.series()
     elif len(info.years) == 2 and len(info.cities) <= 1 and CHANGE_ASKED.search(info.text):
         out = c.change()
+    elif RANKED.search(info.text) and len(info.years) == 1 and len(info.cities) != 1:
+        out = c.ranking()
     elif info.compare and (len(info.cities) > 1 or len(info.years) > 1):
         out = c.compare()
     elif len(info.parts) < 2:
@@ -195,8 +200,10 @@ class _Composer:
             return None
         kind_order = {"actual": 0, "expected": 1, "target": 2}
 
+        headline = {headline_names().get(n, "") for n in self.names}
+
         def key(f: Figure) -> tuple:
-            exact = 0 if (not self.names or f.indicator in self.names) else 1
+            exact = 0 if (not self.names or f.indicator in self.names or f.indicator in headline) else 1
             return (exact, self.rank.get(f.chunk_id, 99), kind_order.get(f.kind, 3), f.start)
 
         return min(figures, key=key)
@@ -360,6 +367,34 @@ class _Composer:
             low = min(range(len(chosen)), key=lambda i: chosen[i].base_value)
             text += f"{sides[top][0]}最高（{chosen[top].value_text}），{sides[low][0]}最低（{chosen[low].value_text}）。"
         return Composed(text, chosen)
+
+    def ranking(self) -> Composed | None:
+        """2023年哪个城市GDP增速最高: the figure of every entity the reports state it for (the ones named, or
+        all), in order, each cited, and which is highest; ties said as ties. None unless two or more have
+        one figure each in one unit."""
+        info = self.info
+        named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]
+        if len(named) != 1:
+            return None
+        measures = self.measures()  # none said (社零目标哪个城市最高): whichever one each report states, if alike
+        if not measures and re.search(r"最(?:多|少|大|小)", info.text):
+            measures = ["level", "count"]  # 收入最多: how much, not how fast
+        pool = self.ledger.find(info.cities or None, [info.year] if info.year else None, self.kinds(info.year) or None,
+                                measures or None)
+        entities = list(dict.fromkeys(f.entity for f in pool if f.entity))
+        found = [f for e in entities if (f := self.only(self.candidates(e, info.year, measures=measures))) is not None]
+        if len(found) < 2 or len({(f.measure, _magnitude(f.base_unit)[0]) for f in found}) != 1:
+            return None
+        low_first = bool(_LOWEST_FIRST.search(info.text))
+        found.sort(key=lambda f: _magnitude(f.base_unit)[1] * f.base_value, reverse=not low_first)
+        top = [f for f in found if _same_value(f, found[0])]
+        rows = "；".join(f"{i}. {_statement(f, f.entity)}{self.cite(f)}" for i, f in enumerate(found, start=1))
+        who = "、".join(f.entity or "" for f in top)
+        said = re.search(r"最(?:高|低|快|慢|多|少|大|小)", info.text)
+        which = said.group() if said else "最低" if low_first else "最高"
+        lead = f"{who}{'并列' if len(top) > 1 else ''}{which}（{top[0].value_text}）"
+        scope = f"已收录报告中写明{info.year}年这一数值的{len(found)}个对象里，"
+        return Composed(f"{scope}{lead}：{rows}。（按报告所写数值排列，预计数、目标数以报告为准）", found)
 
     def change(self) -> Composed | None:
         """2023年营业收入比2022年增长多少: the later year's figure against the earlier one's, the change worked
@@ -596,8 +631,11 @@ def _same_value(a: Figure, b: Figure) -> bool:
     (root_a, fa), (root_b, fb) = _magnitude(a.base_unit), _magnitude(b.base_unit)
     if (a.measure, root_a, a.qualifier) != (b.measure, root_b, b.qualifier):
         return False
-    step = max(_last_digit(a) * fa, _last_digit(b) * fb)
-    return abs(a.base_value * fa - b.base_value * fb) <= step / 2 + 1e-9 * max(abs(a.base_value * fa), 1.0)
+    x, y = a.base_value * fa, b.base_value * fb
+    if a.unit == b.unit:
+        return abs(x - y) <= 1e-9 * max(abs(x), 1.0)  # 6% and 6.5% are two statements, not one rounded
+    step = max(_last_digit(a) * fa, _last_digit(b) * fb)  # 3.26亿元 is 326,418,552.16元 rounded
+    return abs(x - y) <= step / 2 + 1e-9 * max(abs(x), 1.0)
 
 
 _MAGNITUDES = (("万亿", 1e12), ("千万", 1e7), ("百万", 1e6), ("亿", 1e8), ("万", 1e4))

@@ -21,7 +21,7 @@ from assistant.answer.composed import compose
 from assistant.answer.conflicts import conflicts
 from assistant.answer.followup import named_entities, named_places, resolve_followup
 from assistant.answer.numbers import ledger_lines, passage_figures, unverified
-from assistant.answer.refusals import ambiguous_entities, ask_back, refusal_text
+from assistant.answer.refusals import ambiguous_entities, ask_back, overview, refusal_text
 from assistant.answer.steering import addresses_reader
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.profiles import get_profile
@@ -169,6 +169,15 @@ class AnswerPipeline:
                 yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
                              timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
                              clarify=clarify.to_dict(), notes=notes)
+                return
+        if reason and (reason.startswith("no passage sentence") or reason.startswith("low relevance")):
+            vague = overview(info, self.retriever.view.reports, self.ledger.find(info.cities) if self.ledger else [])
+            if vague is not None:  # 「沈阳怎么样」: what there is about it, and what to ask
+                text = vague.text()
+                yield text
+                yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
+                             timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
+                             clarify=vague.to_dict(), notes=notes)
                 return
         if reason and not filters.empty:
             hidden = self.hidden_by_filter(standalone, filters)

@@ -181,7 +181,8 @@ class ChatUI:
         to clear the filters first)."""
         if answer.clarify:
             asked = normalize_question(question)
-            return [{"label": o, "value": json.dumps({"q": f"{o}{asked}", "clear": False}, ensure_ascii=False)}
+            whole = bool(answer.clarify.get("whole"))  # options that are questions of their own (沈阳怎么样)
+            return [{"label": o, "value": json.dumps({"q": o if whole else f"{o}{asked}", "clear": False}, ensure_ascii=False)}
                     for o in answer.clarify.get("options", [])[:8]]
         if answer.refusal_reason == "hidden by filter" and not filters.empty:
             return [{"label": "取消筛选，重新提问", "value": json.dumps({"q": question, "clear": True}, ensure_ascii=False)}]
