@@ -252,3 +252,13 @@ def test_a_vague_this_year_question_is_asked_back_or_answered_per_city(qa):
 def test_follow_ups_are_answered_with_the_figure_meant(qa, history, question, figure):
     a = qa.ask(question, history=history)
     assert not a.refused and figure in a.answer, (a.standalone_question, a.answer)
+
+
+@pytest.mark.parametrize("question", ["盘锦2023年为什么没有完成预期目标", "盘锦2023年为什么没完成目标？"])
+def test_why_a_goal_was_missed_is_read_from_the_years_review(qa, question):
+    """Not from the plan that set the goal: the next year's report says what happened (未能完成预期目标)."""
+    from assistant.retrieval.query import understand
+
+    assert understand(question, ["盘锦"], {None: 2025}).intent == "result"
+    a = qa.ask(question)
+    assert not a.refused and "未能完成预期目标" in a.answer and a.citations[0].year == 2024

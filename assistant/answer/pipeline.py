@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import steering
-from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer
+from assistant.answer.answerers import NOT_MENTIONED, Answerer, ExtractiveAnswerer, LLMAnswerer, answer_kind
 from assistant.answer.citations import statements, strip_invalid
 from assistant.answer.composed import compose
 from assistant.answer.conflicts import conflicts
 from assistant.answer.followup import named_entities, named_places, resolve_followup
 from assistant.answer.numbers import ledger_lines, passage_figures, unverified
+from assistant.answer.outline import outline
 from assistant.answer.refusals import ambiguous_entities, ask_back, overview, refusal_text
 from assistant.answer.steering import addresses_reader
 from assistant.errors import EmptyIndexError, LLMError
@@ -197,6 +198,10 @@ class AnswerPipeline:
             return
         # entities the question named (not ones an ambiguous question was split into) get a figure answer
         composed = None if any("分别按" in n for n in notes) else self.compose(standalone, info, passages, filters)
+        if composed is None and not isinstance(self.answerer, LLMAnswerer) and answer_kind(info.text) == "list":
+            cands = self.extractive.candidates(info.text, info, passages)
+            # the report announces the list (重点做好以下八个方面工作：) and its sections are the items
+            composed = next((o for c in cands[:3] if (o := outline(c, passages, self.retriever.view.chunks))), None)
         if composed is not None:
             yield from self.composed_answer(question, standalone, composed, notes, t0, t1)
             return

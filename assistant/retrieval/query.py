@@ -12,6 +12,7 @@ SYNONYMS: dict[str, str] = query_synonyms()
 INDICATORS = query_indicators()
 """Indicator names, longest first: what a follow-up like 「固投呢？」 swaps into the previous question."""
 TARGET_WORDS = re.compile(r"目标(?!任务?[高低])|预期|计划|打算|力争|要达到|将要|准备|安排|要控制|要增长")
+_OUTCOME = re.compile(r"(?:没有|没|未能?|尚未)(?:完成|实现|达到|达成)")
 _NOT_TARGET = re.compile(r"年初目标|比.{0,8}目标|高于.{0,6}目标|低于.{0,6}目标|超.{0,4}目标")
 RESULT_WORDS = re.compile(r"实际|完成了|实现了|达到了|增长了|下降了|比上年|同比|回顾|成效|成绩|全年")
 ABOUT_REPORT = re.compile(r"什么时候(作|做|召开|发布|提交)|哪天|哪一天|日期|哪次会议|什么会议|哪个会议|哪一次.*会议|在.{0,6}会议上|谁(作|做|代表)|作的报告|报告人|由谁|哪个部门")
@@ -74,7 +75,9 @@ def understand(text: str, known_cities: list[str] | dict[str, str], latest_year:
         if word in text and now:
             years.append(now + delta)
     info.years = list(dict.fromkeys(years))
-    if TARGET_WORDS.search(text) and not _NOT_TARGET.search(text):
+    if _OUTCOME.search(text):
+        info.intent = "result"  # 为什么没有完成预期目标: what happened to a goal is told by the year's review
+    elif TARGET_WORDS.search(text) and not _NOT_TARGET.search(text):
         info.intent = "target"
     elif RESULT_WORDS.search(text) or (info.years and anchor and all(y < anchor for y in info.years)):
         info.intent = "result"  # a year already reviewed by a later report

@@ -1,0 +1,52 @@
+"""List questions answered by a report's own outline.
+
+「为实现上述预期目标,重点做好以下八个方面工作:」 announces a list, and its items are the headings of the
+sections under it, each in chunks of its own that retrieval may not bring back. The answer quotes the
+announcing sentence and every heading, in the report's order, each cited to the passage that opens with it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.answerers import Candidate
+from assistant.answer.citations import marker
+from assistant.answer.composed import Composed
+from assistant.ingest.figures import chinese_number
+from assistant.records import Chunk, Passage
+
+_ANNOUNCES = re.compile(r"(?:以下|如下|下列)(?P<count>[一二三四五六七八九十两\d]{0,3})[^。；;：:\n]{0,14}[：:。]\s*$")
+_SECTIONS = " > "
+
+
+def outline(best: Candidate, passages: list[Passage], chunks: dict[str, Chunk]) -> tuple[Composed, list[Passage]] | None:
+    """The announcing sentence and the headings under its section, or None when the best sentence
+    announces no list, its section has fewer than two sub-sections, or their number is not the one it says."""
+    m = _ANNOUNCES.search(best.text.strip())
+    if m is None:
+        return None
+    parent = passages[best.n - 1].chunk
+    prefix = parent.section_path + _SECTIONS
+    firsts: dict[str, Chunk] = {}  # each direct sub-section and the chunk that opens it
+    for c in sorted(chunks.values(), key=lambda c: c.start):
+        if c.report_id == parent.report_id and c.section_path.startswith(prefix) and c.start >= parent.start:
+            child = c.section_path[len(prefix):].split(_SECTIONS)[0]
+            firsts.setdefault(child, c)
+    heads = [(h, c) for h, c in firsts.items() if c.text.lstrip().startswith(h)]
+    count = m.group("count")
+    said = int(count) if count.isdigit() else int(chinese_number(count)) if count else None
+    if len(heads) < 2 or len(heads) != len(firsts) or (said is not None and said != len(heads)):
+        return None
+    cited = list(passages)
+    rank = {p.chunk.chunk_id: n for n, p in enumerate(cited, start=1)}
+
+    def cite(c: Chunk) -> str:
+        if c.chunk_id not in rank:
+            cited.append(Passage(chunk=c, score=0.0))
+            rank[c.chunk_id] = len(cited)
+        return marker(rank[c.chunk_id])
+
+    section = parent.section_path.split(_SECTIONS)[-1]
+    lines = [f"据《{parent.title}》“{section}”：{best.text.strip()}{marker(best.n)}"]
+    lines += [f"{h}{cite(c)}" for h, c in heads]
+    return Composed("\n".join(lines), []), cited
