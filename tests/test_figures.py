@@ -365,3 +365,12 @@ def test_which_entity_is_highest_lists_every_entity_in_order(ledger_qa):
     assert "盘锦最慢（2%左右）" in low.answer
     tie = ledger_qa.ask("2024年社零目标哪个城市最高")  # equal values are a tie, 8% is not 8.5%
     assert "并列最高（8%）" in tie.answer
+
+
+def test_an_entity_and_an_indicator_alone_get_every_year(ledger_qa):
+    """「盘锦GDP」 names no year: each year the reports state it for, as a series, not one old sentence."""
+    a = ledger_qa.ask("盘锦GDP")
+    assert [row["year"] for row in a.series] == [2022, 2023, 2024, 2025]
+    assert "| 2024年 | 3.5%左右[" in a.answer
+    # a year named is that year's figure alone
+    assert not ledger_qa.ask("盘锦2024年GDP增长多少").series

@@ -175,3 +175,15 @@ def test_prune_keeps_files_ingested_from_elsewhere(tmp_path):
     assert qa.status().files == 1
     outside.unlink()
     assert [o.status for o in qa.ingest(prune=True).outcomes] == ["removed"]
+
+
+def test_an_answer_ends_as_a_sentence_not_on_a_clause_mark(qa):
+    """The last statement quoted from a ；-list ends with 。; what it states is still the passage's."""
+    from assistant.records import Chunk, Passage
+
+    text = "重点工作安排如下。全年计划新建学校三所，扩建医院两家；改造老旧小区一百个；"
+    chunk = Chunk(chunk_id="c", report_id="r", source="x.txt", start=0, end=len(text), text=text, section_path="二、安排",
+                  period=None, title="某市工作计划", city=None, year=None, type="其他", embed_text=text, entity="某市")
+    info = understand("改造老旧小区多少个", [], {})
+    said = "".join(qa.pipeline.extractive.stream(info.text, info, [Passage(chunk=chunk, score=1.0)]))
+    assert said.endswith("改造老旧小区一百个。[1]") and "；[1]" not in said

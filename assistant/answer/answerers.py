@@ -233,11 +233,13 @@ class ExtractiveAnswerer:
             sep = "\n" if i else ""
             if c.lead and not side:
                 side = _about(p)
+            # the answer's last statement ends as a sentence does, not on the ； of the clause it quotes
+            text = re.sub(r"[；;]$", "。", c.text) if i == len(chosen) - 1 else c.text
             if c.lead:
                 # the answer in a few words, then the whole sentence it is read from
-                yield f"{sep}{side}{c.lead}。{marker(c.n)}\n　{label or '原文'}：{c.text}{marker(c.n)}"
+                yield f"{sep}{side}{c.lead}。{marker(c.n)}\n　{label or '原文'}：{text}{marker(c.n)}"
             else:
-                yield f"{sep}{side}{label + '：' if label else ''}{c.text}{marker(c.n)}"
+                yield f"{sep}{side}{label + '：' if label else ''}{text}{marker(c.n)}"
 
 
 def _run_after(first: Candidate, passages: list[Passage], max_chars: int = 400, max_units: int = 8) -> list[Candidate]:

@@ -63,7 +63,7 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
     both = re.search(r"目标|计划|预期", asked) and re.search(r"实际|完成了?多少|实现了?多少", asked)
     if (TARGET_ACTUAL.search(asked) or both) and info.city and len(info.years) <= 1:
         out = c.target_actual()
-    elif SERIES.search(question) and info.city and len(info.years) != 1:
+    elif (SERIES.search(question) or _bare(info, names)) and info.city and len(info.years) != 1:
         out = c.series()
     elif len(info.years) == 2 and len(info.cities) <= 1 and CHANGE_ASKED.search(info.text):
         out = c.change()
@@ -76,6 +76,20 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
     else:
         out = None
     return (out, c.passages) if out is not None else None
+
+
+_BARE_ASK = re.compile(r"是多少|多少|怎么样|怎样|如何|情况|数据|呢|吗|的|\s")
+
+
+def _bare(info: QueryInfo, names: list[str]) -> bool:
+    """「盘锦GDP」「济南的一般公共预算收入是多少」: one entity and one indicator, no year and nothing else:
+    every year the reports state it for answers, as a series."""
+    if info.years or len(info.cities) != 1 or len([n for n in names if not GROWTH_WORDS.fullmatch(n)]) != 1:
+        return False
+    rest = spelled_out(info.text)
+    for word in sorted([*info.mentions, *info.cities, *names, *query_indicators()], key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return not _BARE_ASK.sub("", rest)
 
 
 def _indicator_words(info: QueryInfo) -> list[str]:
