@@ -374,3 +374,12 @@ def test_an_entity_and_an_indicator_alone_get_every_year(ledger_qa):
     assert "| 2024年 | 3.5%左右[" in a.answer
     # a year named is that year's figure alone
     assert not ledger_qa.ask("盘锦2024年GDP增长多少").series
+
+
+@pytest.mark.parametrize("question, said, not_said", [
+    ("2022年盘锦规上工业增加值同比变化多少？", "规模以上工业增加值同比下降14%左右", "336户"),  # 同比变化: growth
+    ("本溪2023年粮食产量多少", "产量达到6.72亿斤", "%"),  # a bare 多少 of a quantity: its level
+])
+def test_how_much_is_read_as_the_measure_the_words_ask(ledger_qa, question, said, not_said):
+    a = ledger_qa.ask(question)
+    assert said in a.answer and not_said not in a.answer and len(a.figures) == 1

@@ -34,7 +34,7 @@ RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
 CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|增加|减少|下降|多|少|涨|降)了?(?:多少|几成|百分之几|幅度)")
 """2024年营业收入比2023年增长多少: the change between two years, not which is higher."""
-GROWTH_WORDS = re.compile(r"增长|增速|增幅|涨幅|下降|降幅|增长率|涨了|降了|提高了?多少|快")
+GROWTH_WORDS = re.compile(r"增长|增速|增幅|涨幅|下降|降幅|增长率|涨了|降了|提高了?多少|快|同比|增减")
 SHARE_WORDS = re.compile(r"占比|比重|占.{0,12}(多少|百分之|比例)")
 LEVEL_WORDS = re.compile(r"多少(亿|万)?元|多少亿|多少万|规模|总量|总额|是多少|有多少|达到多少|完成(了)?多少|多少(人|户|家|个|项|所|吨|亩|公里|张|套)")
 ASK_OR_VERB = r"[是为有达增多完实的同比和与目计分年怎如情呢占下上规总要将预约能超突提降减较在能共合累各建任近历这每逐哪谁最排]"
@@ -135,8 +135,9 @@ class _Composer:
                 headline = headline_names().get(name)
                 return not any(len(k) > len(name) and k.endswith(name) and k != headline and k in spelled_out(f.raw)
                                for k in self.known)
-            head = longer[: longer.find(name)]
-            return all(ch in f.raw for ch in head)
+            head, tail = longer[: longer.find(name)], longer[longer.find(name) + len(name):]
+            # 规模以上工业增加值 asked: 规上工业企业 holds 规模以上工业 but not 增加值
+            return all(ch in f.raw for ch in head) and all(ch in spelled_out(f.raw) for ch in tail)
         return True
 
     def names_of(self, f: Figure) -> set[str]:
@@ -159,7 +160,9 @@ class _Composer:
             return ["share"]
         if GROWTH_WORDS.search(q) and not re.search(r"多少(亿|万)?元|多少亿", q):
             return ["growth"]
-        if LEVEL_WORDS.search(q) or answer_kind(q) == "amount":  # 营收多少: an amount is a level
+        kind = answer_kind(q)
+        # 营收多少, 粮食产量多少: a level; a goal's bare 多少 (GDP目标多少) may be a growth rate
+        if LEVEL_WORDS.search(q) or kind == "amount" or (kind == "count" and self.info.intent != "target"):
             return ["level", "count"]
         return []
 
@@ -497,7 +500,8 @@ class _Composer:
         figures = [f for f in self.candidates(entity, None, None, measures) if f.period]
         if not figures:
             return None
-        measure = measures[0] if measures else max({f.measure for f in figures}, key=lambda m: sum(f.measure == m for f in figures))
+        # the measure the reports state it in most, of those asked (level or count: 2.8万人 is a count)
+        measure = max({f.measure for f in figures}, key=lambda m: sum(f.measure == m for f in figures))
         by_year: dict[int, list[Figure]] = {}
         for f in figures:
             if f.measure == measure and f.period is not None:
