@@ -17,16 +17,14 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scale import free_port  # noqa: E402 - the sibling script, not a package
+from bench_scale import PeakRSS, free_port  # noqa: E402 - the sibling script, not a package
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -40,39 +38,6 @@ class Run:
     page_cpu_s: float
     first_answer_s: float
     peak_rss_mb: float
-
-
-class TreeRSS:
-    """Samples the RSS of a process and its children every 50 ms (the parse workers are children), and
-    tells their CPU time: on a shared machine it varies far less from run to run than the wall clock."""
-
-    def __init__(self, pid: int):
-        self.proc = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                procs = [self.proc, *self.proc.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in procs))
-            except psutil.Error:
-                return
-            self._stop.wait(0.05)
-
-    def cpu_s(self) -> float:
-        try:
-            procs = [self.proc, *self.proc.children(recursive=True)]
-            return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
-        except psutil.Error:
-            return float("nan")
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
 
 
 def wait_for(check, started: float, proc: subprocess.Popen) -> float:
@@ -95,7 +60,7 @@ def one_run(command: list[str], question: str) -> Run:
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    rss = TreeRSS(proc.pid)
+    rss = PeakRSS(proc.pid, children=True, interval=0.05)  # the parse workers are children
     try:
         with httpx.Client(timeout=60, trust_env=False) as client:
             page = wait_for(lambda: client.get(f"{url}/").status_code == 200, started, proc)

@@ -262,3 +262,13 @@ def test_why_a_goal_was_missed_is_read_from_the_years_review(qa, question):
     assert understand(question, ["盘锦"], {None: 2025}).intent == "result"
     a = qa.ask(question)
     assert not a.refused and "未能完成预期目标" in a.answer and a.citations[0].year == 2024
+
+
+def test_an_entity_alone_under_a_filter_that_hides_it_says_so(qa):
+    a = qa.ask("沈阳怎么样", filters=Filters(cities=["济南"]))
+    assert a.refused and "当前筛选下没有沈阳的报告" in a.answer and not a.clarify["options"]
+
+
+def test_a_part_of_a_year_is_not_answered_by_the_whole_year(qa):
+    a = qa.ask("2024年上半年盘锦GDP增长多少")
+    assert "3.5%" not in a.answer  # 3.5%左右 is the whole year's

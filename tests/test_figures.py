@@ -383,3 +383,18 @@ def test_an_entity_and_an_indicator_alone_get_every_year(ledger_qa):
 def test_how_much_is_read_as_the_measure_the_words_ask(ledger_qa, question, said, not_said):
     a = ledger_qa.ask(question)
     assert said in a.answer and not_said not in a.answer and len(a.figures) == 1
+
+
+def test_a_figure_with_its_year_in_brackets_is_no_caption():
+    from assistant.ingest.figures import caption_year
+
+    assert caption_year("关键绩效表（2023年）") == 2023 and caption_year("研发投入12.3亿元（2023年）") is None
+    figs = extract_figures(_chunk("研发投入12.3亿元（2023年）\n营业收入：186.42亿元", period=2024, year=2024, profile="company"))
+    assert {(f.indicator, f.period) for f in figs if f.measure == "level"} >= {("研发投入", 2024), ("营业收入", 2024)}
+
+
+def test_highest_without_a_measure_ranks_how_much_or_says_it_ranks_how_fast(ledger_qa):
+    a = ledger_qa.ask("2023年哪个城市GDP最高")  # one report states a 2023 level: the growth rates, said so
+    assert a.answer.startswith("多数报告未写明2023年的总量，以下按增速排列。") and "内江最高（7.0%左右）" in a.answer
+    b = ledger_qa.ask("2023年哪个城市一般公共预算收入最高")  # levels where the reports state them
+    assert "济南最高（1060.8亿元）" in b.answer and all(f["measure"] == "level" for f in b.figures)

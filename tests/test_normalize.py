@@ -154,3 +154,14 @@ def test_another_name_counts_only_whole():
     # 经济总量 is another name of 地区生产总值; 「实体经济」 does not state it (the headline question's trap)
     assert term_cover("地区生产总值|经济总量", "做大做强实体经济，金融机构本外币贷款余额增长4.7％") == 0.0
     assert term_cover("地区生产总值|经济总量", "经济总量在全省设区市中继续位居第二位") == 1.0
+
+
+@pytest.mark.parametrize(("typed", "canonical"), [
+    ("澄川新能22年营收多少", "澄川新能2022年营收多少"),
+    ("北垣乳业23年净利", "北垣乳业2023年净利"),
+    ("用了15年", "用了15年"),  # a span of years, not 2015
+    ("40年党龄", "40年党龄"),  # no report speaks of 2040
+    ("12年一贯制", "12年一贯制"),
+])
+def test_a_two_digit_year_is_a_year_only_where_it_can_be_one(typed, canonical):
+    assert normalize_question(typed) == canonical

@@ -46,3 +46,11 @@ def test_a_list_is_not_made_up_when_the_headings_do_not_match_what_is_announced(
     assert listed.text.splitlines()[1:] == ["（一）第一项[2]", "（二）第二项[3]"] and len(cited) == 3
     plain = Candidate(1, "重点做好各项工作。", 1.0, 1.0, None)
     assert outline(plain, [Passage(chunk=parent, score=1.0)], chunks) is None  # announces nothing
+
+
+@pytest.mark.parametrize("sentence", ["地区生产总值能耗控制在5.5%以下。", "城镇调查失业率控制在5.5%以下："])
+def test_a_sentence_ending_in_below_announces_no_list(sentence):
+    parent = _chunk("p", "二、安排", sentence, 0)
+    kids = [_chunk(f"k{i}", f"二、安排 > （{n}）第{n}项", f"（{n}）第{n}项\n内容", 40 + 20 * i) for i, n in enumerate("一二")]
+    chunks = {c.chunk_id: c for c in [parent, *kids]}
+    assert outline(Candidate(1, sentence, 1.0, 1.0, None), [Passage(chunk=parent, score=1.0)], chunks) is None

@@ -45,7 +45,8 @@ _REASON = re.compile(r"原因|由于|因为|(?:^|[，,；;])因(?![此素而])|�
 _DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日")
 _NUMBER = re.compile(r"\d")
 # a part of a year: a figure of it does not answer a whole year's question
-_PART_YEAR = re.compile(r"[一二三四1-4]季度|前三季度|上半年|下半年|(?<!\d)\d{1,2}\s*[-—~至到]\s*\d{1,2}月")
+PART_OF_YEAR = re.compile(r"[一二三四1-4]季度|前三季度|上半年|下半年|(?<!\d)\d{1,2}\s*[-—~至到]\s*\d{1,2}月")
+"""A part of a year, asked or stated (上半年, 一季度, 1-6月)."""
 # an identifier: 住院号20240304117, 证券代码688739, 案号（2023）青01民终1234号
 _CODE = re.compile(r"\d{6,}|[A-Za-z]{1,4}\d{3,}|[（(](?:19|20)\d{2}[）)][\u4e00-\u9fff\d]{1,12}?号")
 
@@ -125,6 +126,7 @@ class ExtractiveAnswerer:
             focus = figure_focus(question, {t: w for t, w in weights.items() if t not in names})
         money_unit = re.search(r"多少(?:万亿|亿|万)?元|多少钱", question) is not None
         whole_year = "全年" in question
+        part_asked = PART_OF_YEAR.search(question) is not None
         total = sum(weights.values()) or 1
         out: list[Candidate] = []
         named_elsewhere = bool(info.cities) and any(p.chunk.entity not in info.cities for p in passages)
@@ -132,14 +134,18 @@ class ExtractiveAnswerer:
             if not _fits_time(p, info):
                 continue
             prior = 1.0 / (1 + 0.15 * (n - 1))
+            rule = type_rule(p.chunk)
+            part_report = rule is not None and rule.part_of_year is not None  # a half-year report is about a part
             header = f"{p.chunk.title}{p.chunk.section_path}"
             for sent, caption in under_captions(answer_units(p.chunk.text, whole_long=kind == "list")):
                 if len(sent) < 6:
                     continue
                 if info.years and caption is not None and caption not in info.years and not _year_fit(sent, info) > 0:
                     continue  # a row of a table captioned 关键绩效表（2023年） under a heading of 2024
-                if whole_year and _PART_YEAR.search(sent) and "全年" not in sent:
+                if whole_year and PART_OF_YEAR.search(sent) and "全年" not in sent:
                     continue  # 全年GDP asked, 一季度全市实现地区生产总值1286.35亿元 stated
+                if part_asked and not part_report and not PART_OF_YEAR.search(sent):
+                    continue  # 上半年 asked: a whole year's statement of a whole-year report does not answer
                 covered = sum(w * term_cover(t, sent) for t, w in weights.items())
                 context = sum(w for t, w in weights.items() if not mentions(t, sent) and mentions(t, header))
                 coverage = (covered + 0.3 * context) / total

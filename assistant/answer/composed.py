@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.answer.answerers import answer_kind, type_rule
+from assistant.answer.answerers import PART_OF_YEAR, answer_kind, type_rule
 from assistant.answer.citations import marker
 from assistant.ingest.figures import chinese_number
 from assistant.profiles import get_profile, headline_names, query_indicators, query_synonyms
@@ -25,11 +25,9 @@ TARGET_ACTUAL = re.compile(
 )
 WORDING = ("增速", "增幅", "涨了", "收入增长", "物价")
 """Synonyms of how a question is worded, not names of an indicator: never read as one (一般公共预算收入增长)."""
-RANKED = re.compile(r"(?:哪个|哪些|哪一个|哪座|哪家|谁)[^，。？?]{0,12}?最(?:高|低|快|慢|多|少|大|小)|排名|排[第前]|前[三五十]")
+RANKED = re.compile(r"(?:哪个|哪些|哪一个|哪座|哪家|谁)[^，。？?]{0,12}?最(?:高|低|快|慢|多|少|大|小)|排名|排[第前]|前[三五十](?:名|位)")
 """Which of all the entities is highest: every entity's figure, in order."""
 _LOWEST_FIRST = re.compile(r"最(?:低|慢|少|小)")
-_PART_ASKED = re.compile(r"上半年|下半年|[一二三四1-4]季度|前[三六九]个月|\d{1,2}\s*[-—~至到]\s*\d{1,2}\s*月")
-"""A part of a year asked: a whole year's figure (an annual report's) does not answer it."""
 RELATION_ASKED = re.compile(r"哪个|哪一?年|谁|更高|更低|更快|更多|更少|高还是低|相比|比较|对比|差距|差多少|变化|高于|低于|超过")
 SERIES = re.compile(r"历年|近[一二两三四五六七八九十几\d]+年|这[几些]年|每年|各年|逐年|历年来|走势|趋势|变化情况|怎么变|如何变化")
 CHANGE_ASKED = re.compile(r"比(?:19|20)\d{2}年[^，。？?\d]{0,6}?(?:增长|增加|减少|下降|多|少|涨|降)了?(?:多少|几成|百分之几|幅度)")
@@ -340,7 +338,7 @@ class _Composer:
         rule = type_rule(chunk) if chunk is not None else None
         if rule is not None and rule.part_of_year is not None:
             return bool(rule.part_of_year.search(self.info.text))
-        return not _PART_ASKED.search(self.info.text)
+        return not PART_OF_YEAR.search(self.info.text)
 
     def compare(self) -> Composed | None:
         info = self.info
@@ -393,14 +391,24 @@ class _Composer:
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]
         if len(named) != 1:
             return None
-        measures = self.measures()  # none said (社零目标哪个城市最高): whichever one each report states, if alike
-        if not measures and re.search(r"最(?:多|少|大|小)", info.text):
-            measures = ["level", "count"]  # 收入最多: how much, not how fast
-        pool = self.ledger.find(info.cities or None, [info.year] if info.year else None, self.kinds(info.year) or None,
-                                measures or None)
-        entities = list(dict.fromkeys(f.entity for f in pool if f.entity))
-        found = [f for e in entities if (f := self.only(self.candidates(e, info.year, measures=measures))) is not None]
-        if len(found) < 2 or len({(f.measure, _magnitude(f.base_unit)[0]) for f in found}) != 1:
+        # no measure said (GDP最高, 社零目标哪个城市最高): how much first, else how fast, never the two mixed
+        tries = [self.measures()] if self.measures() else [["level", "count"], ["growth"]]
+        found: list[Figure] = []
+        unclear: list[str] = []
+        for measures in tries:
+            pool = self.ledger.find(info.cities or None, [info.year] if info.year else None,
+                                    self.kinds(info.year) or None, measures)
+            found, unclear = [], []
+            for entity in dict.fromkeys(f.entity for f in pool if f.entity):
+                cands = self.candidates(entity, info.year, measures=measures)
+                f = self.only(cands)
+                if f is not None:
+                    found.append(f)
+                elif cands:
+                    unclear.append(entity)  # its reports state two different values: said, not dropped silently
+            if len(found) >= 2 and len({(f.measure, _magnitude(f.base_unit)[0]) for f in found}) == 1:
+                break
+        else:
             return None
         low_first = bool(_LOWEST_FIRST.search(info.text))
         found.sort(key=lambda f: _magnitude(f.base_unit)[1] * f.base_value, reverse=not low_first)
@@ -411,7 +419,10 @@ class _Composer:
         which = said.group() if said else "最低" if low_first else "最高"
         lead = f"{who}{'并列' if len(top) > 1 else ''}{which}（{top[0].value_text}）"
         scope = f"已收录报告中写明{info.year}年这一数值的{len(found)}个对象里，"
-        return Composed(f"{scope}{lead}：{rows}。（按报告所写数值排列，预计数、目标数以报告为准）", found)
+        if measures is not tries[0]:  # 最高 asked, the reports state how fast rather than how much: say so
+            scope = f"多数报告未写明{info.year}年的总量，以下按增速排列。{scope}"
+        left = f"{'、'.join(unclear)}的报告写有不止一个数值，未列入。" if unclear else ""
+        return Composed(f"{scope}{lead}：{rows}。{left}（按报告所写数值排列，预计数、目标数以报告为准）", found)
 
     def change(self) -> Composed | None:
         """2023年营业收入比2022年增长多少: the later year's figure against the earlier one's, the change worked

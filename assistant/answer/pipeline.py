@@ -22,7 +22,7 @@ from assistant.answer.conflicts import conflicts
 from assistant.answer.followup import named_entities, named_places, resolve_followup
 from assistant.answer.numbers import ledger_lines, passage_figures, unverified
 from assistant.answer.outline import outline
-from assistant.answer.refusals import ambiguous_entities, ask_back, overview, refusal_text
+from assistant.answer.refusals import Clarify, ambiguous_entities, ask_back, overview, refusal_text
 from assistant.answer.steering import addresses_reader
 from assistant.errors import EmptyIndexError, LLMError
 from assistant.profiles import get_profile
@@ -164,21 +164,17 @@ class AnswerPipeline:
                 passages = self.retriever.retrieve(standalone, filters, info=info)
                 notes.append(f"问题没有指明对象，以下分别按{'、'.join(entities)}回答。")
             elif entities:
-                clarify = ask_back(entities, self.retriever.view.place_entities)
-                text = clarify.text()
-                yield text
-                yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
-                             timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
-                             clarify=clarify.to_dict(), notes=notes)
+                yield from self.asked_back(question, standalone, ask_back(entities, self.retriever.view.place_entities),
+                                           passages, t0, t1, notes)
                 return
         if reason and (reason.startswith("no passage sentence") or reason.startswith("low relevance")):
-            vague = overview(info, self.retriever.view.reports, self.ledger.find(info.cities) if self.ledger else [])
+            ledger = self.ledger.within(filters) if self.ledger is not None else None
+            vague = overview(info, [r for r in self.retriever.view.reports if filters.allows_report(r)],
+                             lambda entity: ledger.find([entity]) if ledger is not None else [])
+            if vague is None and not filters.empty and overview(info, self.retriever.view.reports, lambda _: []):
+                vague = Clarify(f"当前筛选下没有{info.cities[0]}的报告，清除筛选后再问即可。", [], whole=True)
             if vague is not None:  # 「沈阳怎么样」: what there is about it, and what to ask
-                text = vague.text()
-                yield text
-                yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
-                             timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
-                             clarify=vague.to_dict(), notes=notes)
+                yield from self.asked_back(question, standalone, vague, passages, t0, t1, notes)
                 return
         if reason and not filters.empty:
             hidden = self.hidden_by_filter(standalone, filters)
@@ -240,6 +236,15 @@ class AnswerPipeline:
             self.add_conflicts(standalone, result, passages, notes)
         result.notes = notes
         yield result
+
+    def asked_back(self, question: str, standalone: str, clarify: Clarify, passages: list[Passage], t0: float,
+                   t1: float, notes: list[str]) -> Iterator[str | Answer]:
+        """A question answered with a question (which entity? what about it?), with its options."""
+        text = clarify.text()
+        yield text
+        yield Answer(question=question, answer=text, refused=True, standalone_question=standalone,
+                     timings_ms=_timings(t0, t1), context=_numbered(passages), refusal_reason="clarify",
+                     clarify=clarify.to_dict(), notes=notes)
 
     def add_conflicts(self, question: str, result: Answer, passages: list[Passage], notes: list[str],
                       stated: list[Figure] | None = None) -> None:

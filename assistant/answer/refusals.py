@@ -6,6 +6,7 @@ well is asked back instead of being answered from whichever report scored a litt
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer.answerers import REFUSAL, Candidate
@@ -24,7 +25,7 @@ class Clarify:
 
     def text(self) -> str:
         if self.whole:
-            return f"{self.question}例如：{''.join(f'「{o}」' for o in self.options)}"
+            return f"{self.question}例如：{''.join(f'「{o}」' for o in self.options)}" if self.options else self.question
         return f"{self.question}可选：{'、'.join(self.options)}。"
 
     def to_dict(self) -> dict:
@@ -89,9 +90,10 @@ def _example(reports: list[Report]) -> str:
 _VAGUE = re.compile(r"怎么样|怎样|如何|情况|概况|介绍一下|介绍|简介|的|呢|吗|啊|呀|吧|一下|说说|讲讲|看看|报告|政府工作|有什么|有哪些|内容|讲了什么|说了什么|\s")
 
 
-def overview(info: QueryInfo, reports: list[Report], figures: list[Figure]) -> Clarify | None:
+def overview(info: QueryInfo, reports: list[Report], figures: Callable[[str], list[Figure]]) -> Clarify | None:
     """「沈阳」「沈阳怎么样」: one entity and nothing asked of it. Not a refusal: which of its reports are
-    here and three questions its figures can answer (the indicators it states most, at their latest year)."""
+    here and three questions its figures can answer (the indicators it states most, at their latest year).
+    `reports` and `figures` are what the caller's filters allow."""
     if len(info.cities) != 1:
         return None
     rest = info.text
@@ -106,7 +108,7 @@ def overview(info: QueryInfo, reports: list[Report], figures: list[Figure]) -> C
     known = set(query_indicators())
     latest: dict[str, Figure] = {}
     counts: dict[str, int] = {}
-    for f in figures:
+    for f in figures(entity):  # read only now that the question is known to be vague
         if f.indicator in known and f.period and f.measure in ("growth", "level") and (not info.years or f.period in info.years):
             counts[f.indicator] = counts.get(f.indicator, 0) + 1
             if f.indicator not in latest or (f.period, f.kind == "actual") > (latest[f.indicator].period or 0,

@@ -92,8 +92,8 @@ def caption_year(line: str) -> int | None:
     """The year of a caption: a short line naming one year and stating nothing (关键绩效表（2023年）,
     三、合并利润表摘要（2022年度））; the lines under it speak of that year."""
     m = _CAPTION_YEAR.search(line)
-    if m and len(line) <= 40 and not re.search(r"[。；;，,：:！？]", line):
-        return int(m.group(1))
+    if m and len(line) <= 40 and not re.search(r"[。；;，,：:！？\d]", line[: m.start()]):
+        return int(m.group(1))  # 研发投入12.3亿元（2023年） states a figure: no caption
     return None
 
 

@@ -8,6 +8,7 @@ never normalised (offsets must stay exact).
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from functools import lru_cache
@@ -16,7 +17,7 @@ _CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "Ｏ": "0", "一": "1", "二":
               "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 _CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九]{3})(?=年)")
 # 22年营收 / 17年净利润: a two-digit year as people say it (not 连续22年, 近10年, 22年来, 5年间)
-_SHORT_YEAR = re.compile(r"(?<![\d.连续近过去这那上下前后第每])(\d{2})年(?![来间内底前后多半以的时代义制期级])")
+_SHORT_YEAR = re.compile(r"(?<![\d.连续近过去这那上下前后第每了有满共达用历])(\d{2})年(?![来间内底前后多半以的时代义制期级党工一])")
 # '23年 / ’23年: the apostrophe says it is a year, whatever follows 年
 _APOSTROPHE_YEAR = re.compile(r"['‘’`](\d{2})(?=年)")
 # GDP多大 / 甘油三酯有多高 / 线路有多长: at a clause's end these ask a quantity, as 多少 does (not 多大程度,
@@ -59,9 +60,14 @@ def normalize_question(text: str) -> str:
     s = _SPACE_NEAR_CJK.sub("", s)
     s = _CN_YEAR.sub(lambda m: "".join(_CN_DIGITS[ch] for ch in m.group(1)), s)
     s = _APOSTROPHE_YEAR.sub(lambda m: _century(m.group(1)), s)
-    s = _SHORT_YEAR.sub(lambda m: f"{_century(m.group(1))}年", s)
+    # a two-digit year only as far as reports go (≤ this year + 5, or 19xx): 用了15年, 40年党龄 are spans
+    s = _SHORT_YEAR.sub(lambda m: f"{_century(m.group(1))}年" if _plausible(m.group(1)) else m.group(0), s)
     s = _LEADING.sub("", _TRAILING.sub("", s))
     return _HOW_BIG.sub("多少", s)
+
+
+def _plausible(two: str) -> bool:
+    return int(two) >= 50 or int(two) <= datetime.date.today().year % 100 + 5
 
 
 def _century(two: str) -> str:
