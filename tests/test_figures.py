@@ -398,3 +398,10 @@ def test_highest_without_a_measure_ranks_how_much_or_says_it_ranks_how_fast(ledg
     assert a.answer.startswith("多数报告未写明2023年的总量，以下按增速排列。") and "内江最高（7.0%左右）" in a.answer
     b = ledger_qa.ask("2023年哪个城市一般公共预算收入最高")  # levels where the reports state them
     assert "济南最高（1060.8亿元）" in b.answer and all(f["measure"] == "level" for f in b.figures)
+
+
+def test_a_second_entity_asked_with_呢_is_answered_or_said_missing(ledger_qa):
+    """盘锦2024年GDP增长多少，沈阳呢: both sides; 沈阳's report states only its 2024 goal, and says so."""
+    a = ledger_qa.ask("盘锦2024年GDP增长多少，沈阳呢")
+    assert "盘锦2024年预计地区生产总值增长3.5%左右[1]" in a.answer and "沈阳2024年目标：地区生产总值增长6%以上[2]" in a.answer
+    assert "没有沈阳2024年的实际数" in a.answer and not a.refused and len(a.figures) == 2

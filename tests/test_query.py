@@ -59,3 +59,10 @@ def test_how_big_asks_like_how_much():
         "本溪2023年GDP多大", "本溪2023年财政收入多大"]
     assert question_parts("本溪2023年经济规模有多大的变化，财政收入呢", ["本溪"], [2023]) != []
     assert question_parts("许多大项目开工，财政收入呢", [], []) == []
+
+
+def test_another_entity_with_呢_is_the_same_question_of_it():
+    info = understand(normalize_question("本溪2024年GDP增长多少，沈阳呢"), ENTITIES, LATEST)
+    assert info.cities == ["本溪", "沈阳"] and info.compare
+    assert question_parts("本溪2024年GDP增长多少，沈阳呢", ["本溪", "沈阳"], [2024]) == [
+        "本溪2024年GDP增长多少", "沈阳2024年GDP增长多少"]

@@ -359,13 +359,23 @@ class _Composer:
             else:
                 chosen.append(f)
         if missing:
-            if not chosen or not RELATION_ASKED.search(info.text):
+            if not chosen:
                 return None
-            # asked which is higher, one side has no figure: say what was found and why no comparison
             found = "；".join(f"{_statement(f, f.entity)}{self.cite(f)}" for f in chosen)
             when = f"{info.year}年" if info.year and len(info.cities) > 1 else ""
-            text = f"无法比较：{found}；已收录的报告中没有找到{'、'.join(missing)}{when}的对应数值。"
-            return Composed(text, chosen, refused=True, reason=f"no figure for {'、'.join(missing)}")
+            if not RELATION_ASKED.search(info.text):
+                # 盘锦2024年GDP增长多少，沈阳呢: 沈阳's report states only the goal for 2024; say it is the goal,
+                # never answer one side alone. A side with no figure of any kind: the sentences answer.
+                if len(info.cities) < 2:
+                    return None
+                others = [self.best(self.candidates(e, info.year, kinds=[])) for e in missing]
+                if any(g is None for g in others):
+                    return None
+                more = "；".join(f"{_statement(g, g.entity)}{self.cite(g)}" for g in others if g is not None)
+                return Composed(f"{found}；{more}（报告中没有{'、'.join(missing)}{when}的实际数，以上为其目标或预计数）", chosen + [g for g in others if g is not None])
+            # asked which is higher, one side has no figure: say what was found and why no comparison
+            absent = f"已收录的报告中没有找到{'、'.join(missing)}{when}的对应数值。"
+            return Composed(f"无法比较：{found}；{absent}", chosen, refused=True, reason=f"no figure for {'、'.join(missing)}")
         comparable = len({(f.measure, f.base_unit) for f in chosen}) == 1
         parts = []
         for (_, entity, _), f in zip(sides, chosen, strict=True):

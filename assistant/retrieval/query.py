@@ -125,6 +125,11 @@ def question_parts(text: str, mentions: list[str], years: list[int]) -> list[str
     for piece in pieces:
         if not _ASKS.search(piece):
             also = _ALSO.match(piece) if parts and not pending else None
+            first = next((m for m in mentions if m in parts[0]), None) if parts else None
+            if also and first and also["topic"] in mentions and also["topic"] != first:
+                # 盘锦2024年GDP增长多少，沈阳呢: the same question of another entity
+                parts.append(parts[0].replace(first, also["topic"], 1))
+                continue
             if also and _another_thing(also["topic"]):
                 # 本溪2023年GDP多少？财政收入呢: 财政收入 asked as 多少 was, of the same subject and year
                 ask = _ASK_END.search(parts[0])
