@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.answer import steering
-from assistant.answer.citations import marker
+from assistant.answer.citations import attribution, marker
 from assistant.answer.steering import addresses_reader
 from assistant.profiles import TypeRule, get_profile, load_profiles
 from assistant.records import Chunk, Passage
@@ -233,7 +233,7 @@ class ExtractiveAnswerer:
         named: set[str] = set()
         for i, c in enumerate(chosen):
             p = passages[c.n - 1]
-            label = "" if p.chunk.report_id in named else _source_label(p)
+            label = "" if p.chunk.report_id in named else attribution(p.chunk.title, p.chunk.section_path)
             named.add(p.chunk.report_id)
             side = f"{c.side}：" if multi_side and c.side else ""
             sep = "\n" if i else ""
@@ -277,15 +277,6 @@ def _about(p: Passage) -> str:
     plan = c.period is not None and c.period == c.year and get_profile(c.profile).time.report_period == "sections"
     words = f"{c.entity or ''}{f'{c.period}年' if c.period else ''}{'（计划/目标）' if plan else ''}"
     return f"{words}：" if words else ""
-
-
-def _source_label(p: Passage) -> str:
-    """Where a quoted statement comes from, in the words of the report: 据《title》“section”."""
-    c = p.chunk
-    section = c.section_path.split(" > ")[-1] if c.section_path else ""
-    if len(section) > 24:
-        section = section[:24] + "…"
-    return f"据《{c.title}》" + (f"“{section}”" if section else "")
 
 
 def type_rule(c: Chunk) -> TypeRule | None:

@@ -30,6 +30,15 @@ def strip_invalid(text: str, valid: set[int]) -> tuple[str, list[int]]:
 
 
 ATTRIBUTION = re.compile(r"^(?:据《[^》\n]{1,80}》(?:“[^”\n]{0,40}”)?|原文)[：:]")
+
+
+def attribution(title: str, section_path: str) -> str:
+    """Where a quote comes from, in the report's words: 据《title》“section” (the last heading, cut at 24
+    characters); what ATTRIBUTION reads back."""
+    section = section_path.split(" > ")[-1] if section_path else ""
+    if len(section) > 24:
+        section = section[:24] + "…"
+    return f"据《{title}》" + (f"“{section}”" if section else "")
 """How an extractive answer names the report a quote is from: metadata, checked against the citation."""
 
 

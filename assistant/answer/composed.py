@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.answer.answerers import PART_OF_YEAR, answer_kind, type_rule
-from assistant.answer.citations import marker
+from assistant.answer.citations import attribution, marker
 from assistant.ingest.figures import chinese_number
 from assistant.profiles import get_profile, headline_names, query_indicators, query_synonyms
 from assistant.records import Chunk, Figure, Passage
@@ -112,6 +112,7 @@ class _Composer:
         self.rank = {p.chunk.chunk_id: n for n, p in enumerate(passages)}
         self.normalised = spelled_out(info.text)
         self.known = set(query_indicators())
+        self.headline = headline_names()  # 净利润 -> 归属于上市公司股东的净利润, read once a question
         self._names: dict[str, set[str]] = {}
 
     def heads_fit(self, name: str, f: Figure, asked: list[str]) -> bool:
@@ -130,7 +131,7 @@ class _Composer:
             if longer is None:
                 # nor is 地区生产总值 answered by 人均地区生产总值: a known name that qualifies the one asked,
                 # unless it is what the short name means (净利润: 归属于上市公司股东的净利润)
-                headline = headline_names().get(name)
+                headline = self.headline.get(name)
                 return not any(len(k) > len(name) and k.endswith(name) and k != headline and k in spelled_out(f.raw)
                                for k in self.known)
             head, tail = longer[: longer.find(name)], longer[longer.find(name) + len(name):]
@@ -148,7 +149,7 @@ class _Composer:
             for filler in get_profile(None).figures.name_fillers:
                 bare = bare.replace(filler, "") if len(bare) - len(filler) >= 3 else bare
             self._names[f.raw] = {f.raw, spelled, bare, *(k for k in self.known if len(k) >= 4 and _inside(k, spelled)),
-                                  *(short for short, full in headline_names().items() if full == spelled)}
+                                  *(short for short, full in self.headline.items() if full == spelled)}
         return {f.indicator, *self._names[f.raw]} - {""}
 
     # --- choosing figures --------------------------------------------------------------------------
@@ -215,7 +216,7 @@ class _Composer:
             return None
         kind_order = {"actual": 0, "expected": 1, "target": 2}
 
-        headline = {headline_names().get(n, "") for n in self.names}
+        headline = {self.headline.get(n, "") for n in self.names}
 
         def key(f: Figure) -> tuple:
             exact = 0 if (not self.names or f.indicator in self.names or f.indicator in headline) else 1
@@ -256,7 +257,7 @@ class _Composer:
         if f is None or stated is None:
             return None
         label, quote = stated
-        return Composed(f"{label}：{_attribution(f)}：{quote}。{self.cite(f)}", [f])
+        return Composed(f"{label}：{attribution(f.title, f.section)}：{quote}。{self.cite(f)}", [f])
 
     def several(self) -> Composed | None:
         """Two to six indicators asked of one entity and year (盘锦2024年GDP、一般公共预算收入和固定资产投资分别
@@ -283,7 +284,7 @@ class _Composer:
             if said in pieces:
                 continue  # two of them in one clause (一般公共预算收入129.6亿元，增长6.8%)
             if f.report_id != source:
-                said = f"{_attribution(f)}：{said}"
+                said = f"{attribution(f.title, f.section)}：{said}"
                 source = f.report_id
             pieces.append(said)
         figures = [f for f, _ in found]
@@ -322,7 +323,7 @@ class _Composer:
         figures = wanted or ([] if asked else figures)
         names = self.names if names is None else names
         exact = [f for f in figures if f.indicator in names]
-        headline = {headline_names().get(n, "") for n in names} - {""}
+        headline = {self.headline.get(n, "") for n in names} - {""}
         # the headline figure first (净利润 of a listed company: the shareholders'), then the exact name
         figures = [f for f in figures if f.indicator in headline] or exact or figures
         if not figures or not all(_same_value(figures[0], f) for f in figures[1:]):
@@ -620,14 +621,6 @@ def _source(f: Figure) -> str:
     if len(section) > 24:
         section = section[:24] + "…"
     return f"（《{f.title}》{'·' + section if section else ''}）"
-
-
-def _attribution(f: Figure) -> str:
-    """据《title》“section”: how the sentence answerer names the report a quote is from (citations.ATTRIBUTION)."""
-    section = f.section.split(" > ")[-1] if f.section else ""
-    if len(section) > 24:
-        section = section[:24] + "…"
-    return f"据《{f.title}》" + (f"“{section}”" if section else "")
 
 
 _CLAUSE_END = "，,；;。！？!?\n"

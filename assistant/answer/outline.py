@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.answerers import Candidate
-from assistant.answer.citations import marker
+from assistant.answer.citations import attribution, marker
 from assistant.answer.composed import Composed
 from assistant.ingest.figures import chinese_number
 from assistant.records import Chunk, Passage
@@ -30,10 +30,11 @@ def outline(best: Candidate, passages: list[Passage], chunks: dict[str, Chunk]) 
     parent = passages[best.n - 1].chunk
     prefix = parent.section_path + _SECTIONS
     firsts: dict[str, Chunk] = {}  # each direct sub-section and the chunk that opens it
-    for c in sorted(chunks.values(), key=lambda c: c.start):
-        if c.report_id == parent.report_id and c.section_path.startswith(prefix) and c.start >= parent.start:
-            child = c.section_path[len(prefix):].split(_SECTIONS)[0]
-            firsts.setdefault(child, c)
+    under = (c for c in chunks.values() if c.report_id == parent.report_id and c.start >= parent.start
+             and c.section_path.startswith(prefix))
+    for c in sorted(under, key=lambda c: c.start):  # only the section's chunks are sorted
+        child = c.section_path[len(prefix):].split(_SECTIONS)[0]
+        firsts.setdefault(child, c)
     heads = [(h, c) for h, c in firsts.items() if c.text.lstrip().startswith(h)]
     count = m.group("count")
     said = int(count) if count.isdigit() else int(chinese_number(count)) if count else None
@@ -48,7 +49,6 @@ def outline(best: Candidate, passages: list[Passage], chunks: dict[str, Chunk]) 
             rank[c.chunk_id] = len(cited)
         return marker(rank[c.chunk_id])
 
-    section = parent.section_path.split(_SECTIONS)[-1]
-    lines = [f"据《{parent.title}》“{section}”：{best.text.strip()}{marker(best.n)}"]
+    lines = [f"{attribution(parent.title, parent.section_path)}：{best.text.strip()}{marker(best.n)}"]
     lines += [f"{h}{cite(c)}" for h, c in heads]
     return Composed("\n".join(lines), []), cited
