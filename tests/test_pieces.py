@@ -55,6 +55,27 @@ def test_pieces_model_is_written_once(shared_model_settings, tmp_path):
     assert (tmp_path / "pieces.model").stat().st_mtime_ns == first
 
 
+@pytest.mark.integration
+def test_a_cached_tokenizer_does_not_parse_tokenizer_json_again(shared_model_settings, tmp_path, monkeypatch):
+    """Parsing the 17 MB file cost ~60 MB on every start; once cached only a few KB are read."""
+    import vectorstore.pieces as pieces
+
+    folder = prepare_default_model(shared_model_settings)
+    first = load_tokenizer(folder, tmp_path, max_length=512, pad_token="<pad>", pad_id=1)
+    lean = json.loads((tmp_path / pieces.LEAN_SPEC_FILE).read_text(encoding="utf-8"))
+    assert "vocab" not in lean["model"] and lean["model"]["type"] == "Unigram"
+    assert (tmp_path / pieces.LEAN_SPEC_FILE).stat().st_size < 100_000
+
+    def no_full_read(model_dir):
+        raise AssertionError("tokenizer.json parsed again")
+
+    monkeypatch.setattr(pieces, "_full_spec", no_full_read)
+    again = load_tokenizer(folder, tmp_path, max_length=512, pad_token="<pad>", pad_id=1)
+    assert isinstance(again, PieceTokenizer)
+    text = ["盘锦2024年地区生产总值增长多少？", "<mask> 和 </s>"]
+    assert again.encode(text)[0].tolist() == first.encode(text)[0].tolist()
+
+
 def test_other_vocabularies_stay_with_tokenizers(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
 
@@ -79,4 +100,20 @@ def test_int8_model_quantises_the_word_embeddings(shared_model_settings):
     graph = onnx.load(str(path)).graph
     floats = [int(np.prod(t.dims)) for t in graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
     assert max(floats) < 1_000_000, max(floats)  # position embeddings and biases only
-    assert path.stat().st_size < 160 * 2**20
+    assert path.stat().st_size + path.with_name(path.name + ".data").stat().st_size < 160 * 2**20
+
+
+@pytest.mark.integration
+def test_int8_weights_are_mapped_from_a_file_beside_the_graph(shared_model_settings):
+    """External data is mapped by ONNX Runtime, not copied: a question touches only its vocabulary rows."""
+    import onnx
+
+    from vectorstore.onnx_backend import INT8_DATA, onnx_model_path
+
+    path = onnx_model_path(prepare_default_model(shared_model_settings), quantized=True)
+    assert path.stat().st_size < 2 * 2**20  # the graph alone
+    graph = onnx.load(str(path), load_external_data=False).graph
+    big = [t for t in graph.initializer if int(np.prod(t.dims)) > 100_000]
+    assert big and all(t.data_location == onnx.TensorProto.EXTERNAL for t in big)
+    assert {e.value for t in big for e in t.external_data if e.key == "location"} == {INT8_DATA}
+    assert not any(p.name.startswith(".tmp-") or p.name == "raw.onnx" for p in path.parent.iterdir())

@@ -266,6 +266,26 @@ def test_foreign_hosts_and_origins_are_turned_away(made):
     assert own.headers["x-frame-options"] == "SAMEORIGIN" and "frame-ancestors" in own.headers["content-security-policy"]
 
 
+def test_another_sites_page_cannot_forge_a_write_without_an_origin(made):
+    _, client = made()
+    upload = [("files", ("a.txt", report_text().encode(), "text/plain"))]
+    forged = client.post("/v1/reports", files=upload, headers={"sec-fetch-site": "cross-site"})
+    assert forged.status_code == 403 and "another site" in forged.json()["detail"]
+    own = client.post("/v1/ask", json={"question": "x"}, headers={"sec-fetch-site": "same-origin"})
+    assert own.status_code != 403
+    assert client.get("/healthz", headers={"sec-fetch-site": "cross-site"}).status_code == 200  # reads are not writes
+
+
+def test_the_chat_login_cookie_is_not_sent_along_with_other_sites_posts(tmp_path):
+    s = Settings(data_dir=tmp_path / "reports", home_dir=tmp_path / "home", _env_file=None, api_key="s3cret-key")
+    s.data_dir.mkdir()
+    with TestClient(build_app(ReportQA(s, BigramEmbedder()), s), base_url=LOCAL) as client:
+        right = client.post("/login", data={"username": "u", "password": "s3cret-key"})
+    cookies = right.headers.get_list("set-cookie")
+    assert right.status_code == 200 and any(c.startswith("access-token") for c in cookies)
+    assert all("samesite=lax" in c.lower() for c in cookies), cookies  # Gradio's own is SameSite=None
+
+
 def test_configured_hosts_and_origins_are_served(made):
     _, client = made(host="0.0.0.0", allowed_hosts=["reports.intra"], allowed_origins=["https://portal.intra"])
     assert client.get("/healthz", headers={"host": "reports.intra"}).status_code == 200

@@ -42,13 +42,19 @@ def is_fresh(target: Path, stamp: dict[str, Any]) -> bool:
 
 
 def atomic_build(target: Path, build: Callable[[Path], None], stamp: dict[str, Any]) -> None:
-    """Run `build(tmp_path)` and move the result into place, then write its stamp beside it."""
+    """Run `build(tmp_path)` and move the result into place, then write its stamp beside it. Files the
+    build wrote beside its result under its name (model.onnx.data: a graph's external weights) move
+    first, the result last; its other scratch files are dropped."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = target.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp_dir.mkdir()
     try:
         tmp = tmp_dir / target.name
         build(tmp)
+        for companion in tmp_dir.iterdir():
+            if companion != tmp and companion.name.startswith(target.name):
+                companion.chmod(tmp.stat().st_mode & 0o777)
+                os.replace(companion, target.parent / companion.name)
         os.replace(tmp, target)
         target.with_suffix(".json").write_text(json.dumps(stamp) + "\n", encoding="utf-8")
     finally:

@@ -7,6 +7,8 @@ faster. The SentencePiece model is written once from tokenizer.json (cached besi
 the normaliser, the added tokens and the template still come from tokenizer.json, so the ids are those
 `tokenizers` gives (every slice of the sample and eval corpora; random strings differ only where two
 segmentations score exactly the same). Any other tokenizer.json is read by `tokenizers` as before.
+What the pipeline needs of tokenizer.json besides the pieces is cached too (tokenizer.json without its
+vocabulary, a few KB): parsing the 17 MB file for it cost ~60 MB more on every start.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from vectorstore.cache import build_cached, source_stamp
 
 PIECES_FILE = "pieces.model"
+LEAN_SPEC_FILE = "tokenizer-lean.spec"  # tokenizer.json without the vocabulary (JSON)
 _RECIPE_VERSION = 1
 _SPACE = "▁"
 
@@ -35,11 +38,28 @@ def load_tokenizer(model_dir: Path, cache_dir: Path, *, max_length: int, pad_tok
                    pad_id: int) -> BatchTokenizer:
     """The leaner tokenizer the model's tokenizer.json allows. `pad_id` is used when the vocabulary has
     no `pad_token`."""
-    spec = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    spec = _lean_spec(model_dir, cache_dir)
     if _unigram_metaspace(spec):
         pad = next((t["id"] for t in spec.get("added_tokens") or [] if t["content"] == pad_token), pad_id)
-        return PieceTokenizer(spec, _pieces_model(model_dir, cache_dir, spec), max_length, pad)
+        return PieceTokenizer(spec, _pieces_model(model_dir, cache_dir), max_length, pad)
     return HFTokenizer(model_dir / "tokenizer.json", max_length, pad_token, pad_id)
+
+
+def _full_spec(model_dir: Path) -> dict[str, Any]:
+    return json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+
+
+def _lean_spec(model_dir: Path, cache_dir: Path) -> dict[str, Any]:
+    """tokenizer.json with its model's vocabulary left out, from a small file written once."""
+
+    def write(tmp: Path) -> None:
+        spec = _full_spec(model_dir)
+        model = {k: v for k, v in (spec.get("model") or {}).items() if k not in ("vocab", "merges")}
+        tmp.write_text(json.dumps({**spec, "model": model}, ensure_ascii=False), encoding="utf-8")
+
+    stamp = {"recipe": _RECIPE_VERSION, "sources": source_stamp(model_dir, ("tokenizer.json",))}
+    path = build_cached(cache_dir / LEAN_SPEC_FILE, stamp, write)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 class HFTokenizer:
@@ -149,10 +169,10 @@ def _template(spec: dict[str, Any]) -> tuple[list[int], list[int]]:
     return before, after
 
 
-def _pieces_model(model_dir: Path, cache_dir: Path, spec: dict[str, Any]) -> Path:
+def _pieces_model(model_dir: Path, cache_dir: Path) -> Path:
     """The SentencePiece model of this tokenizer.json, written once (and again when the file changes)."""
     stamp = {"recipe": _RECIPE_VERSION, "sources": source_stamp(model_dir, ("tokenizer.json",))}
-    return build_cached(cache_dir / PIECES_FILE, stamp, lambda tmp: _write_pieces(spec, tmp))
+    return build_cached(cache_dir / PIECES_FILE, stamp, lambda tmp: _write_pieces(_full_spec(model_dir), tmp))
 
 
 def _write_pieces(spec: dict[str, Any], out: Path) -> None:

@@ -1,10 +1,16 @@
 """A closed server by default, as ASGI middleware around the API and the chat mounted in it:
 only the host names it serves (no DNS rebinding), no writes from other sites' pages (a multipart POST
-needs no preflight, so any page could upload), no framing, and request bodies counted while they stream."""
+needs no preflight, so any page could upload), no framing, and request bodies counted while they stream.
+
+Cross-site request forgery is held three ways, none of which needs the chat's page to carry a token
+(Gradio's client sends none): a foreign Origin is refused, a browser's Sec-Fetch-Site of another site is
+refused when the Origin is missing, and the chat's login cookie is SameSite=Lax (Gradio sets None, which
+would send it along with any other site's form post)."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -88,7 +94,7 @@ class Guard:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            if scope["type"] == "websocket" and not self._host_ok(scope):
+            if scope["type"] == "websocket" and (not self._host_ok(scope) or self._foreign(scope)):
                 return  # closed without accepting
             await self.app(scope, receive, send)
             return
@@ -98,18 +104,22 @@ class Guard:
                 scope, receive, send)
             return
         origin = headers.get("origin", "").rstrip("/").lower()
-        foreign = bool(origin) and origin != "null" and not self._same_origin(origin, headers.get("host", ""))
-        foreign = foreign and origin not in self.origins
+        foreign = self._foreign(scope)
         if foreign and (scope["method"] in UNSAFE_METHODS or scope["method"] == "OPTIONS"):
             await _error(403, f"requests from {origin} are not accepted (REPORTQA_ALLOWED_ORIGINS)")(scope, receive, send)
             return
         if origin == "null" and scope["method"] in UNSAFE_METHODS:
             await _error(403, "requests from an opaque origin are not accepted")(scope, receive, send)
             return
+        site = headers.get("sec-fetch-site", "")
+        if not origin and site in ("cross-site", "same-site") and scope["method"] in UNSAFE_METHODS:
+            await _error(403, "requests from another site's page are not accepted")(scope, receive, send)
+            return
 
         async def send_secured(message):
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", [])
+                kept = [(k, self._cookie(v) if k.lower() == b"set-cookie" else v)
+                        for k, v in message.get("headers", [])
                         if not (foreign and k.lower().startswith(b"access-control-"))]
                 have = {k.lower() for k, _ in kept}
                 kept += [(k, v) for k, v in SECURITY_HEADERS if k not in have]
@@ -131,9 +141,19 @@ class Guard:
         host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
         return _host_only(host) in self.hosts
 
-    @staticmethod
-    def _same_origin(origin: str, host: str) -> bool:
-        return urlsplit(origin).netloc == host.strip().lower()
+    def _foreign(self, scope) -> bool:
+        """An Origin header of another site than the one asked, and not one configured."""
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1").rstrip("/").lower()
+        if not origin or origin == "null" or origin in self.origins:
+            return False
+        return urlsplit(origin).netloc != headers.get(b"host", b"").decode("latin-1").strip().lower()
+
+    def _cookie(self, value: bytes) -> bytes:
+        """SameSite=None → Lax, unless other sites are configured to post (they need the cookie sent)."""
+        if self.origins:
+            return value
+        return re.sub(rb"(?i)samesite=none", b"SameSite=lax", value)
 
     async def _login(self, scope, receive, send) -> None:
         """The chat's password form: a client past the limit of wrong passwords waits, like a wrong API key."""
