@@ -337,9 +337,10 @@ def test_several_indicators_asked_are_each_answered_by_their_clause(ledger_qa):
     for clause in re.split(r"\[\d+\][；。]?", body):
         if clause.strip("：；。"):
             assert clause.strip("：；。") in a.citations[0].text  # each clause copied from the cited passage
-    # the report states no 人均可支配收入 growth for 2024: GDP's figure alone is not given as the answer
+    # the report states no 人均可支配收入 growth for 2024: GDP's figure is given, and the other said to be missing
     b = ledger_qa.ask("盘锦2024年GDP和人均可支配收入分别增长多少")
-    assert not b.figures
+    assert not b.refused and [f["value_text"] for f in b.figures] == ["3.5%左右"]
+    assert b.answer.endswith("报告中没有找到盘锦2024年人均可支配收入的对应数值。")
 
 
 @pytest.mark.parametrize("question, clause", [
@@ -372,8 +373,12 @@ def test_an_entity_and_an_indicator_alone_get_every_year(ledger_qa):
     a = ledger_qa.ask("盘锦GDP")
     assert [row["year"] for row in a.series] == [2022, 2023, 2024, 2025]
     assert "| 2024年 | 3.5%左右[" in a.answer
-    # a year named is that year's figure alone
+    # a year named is that year's figure alone, asked with or without 多少
     assert not ledger_qa.ask("盘锦2024年GDP增长多少").series
+    for bare in ("盘锦2024年GDP", "盘锦 24年 地区生产总值"):
+        one = ledger_qa.ask(bare)
+        assert not one.series and [f["value_text"] for f in one.figures] == ["3.5%左右"], bare
+        assert one.answer.startswith("盘锦2024年：据《2025年盘锦市政府工作报告》")
 
 
 @pytest.mark.parametrize("question, said, not_said", [
@@ -405,3 +410,19 @@ def test_a_second_entity_asked_with_呢_is_answered_or_said_missing(ledger_qa):
     a = ledger_qa.ask("盘锦2024年GDP增长多少，沈阳呢")
     assert "盘锦2024年预计地区生产总值增长3.5%左右[1]" in a.answer and "沈阳2024年目标：地区生产总值增长6%以上[2]" in a.answer
     assert "没有沈阳2024年的实际数" in a.answer and not a.refused and len(a.figures) == 2
+
+
+def test_names_keep_a_short_bracket_drop_list_numbers_and_the_year_before_is_its_own():
+    """A 部门决算's lines: 因公出国（境）费 is one name, 1. is no part of one, 年度 goes with the year,
+    学校 is the report speaking of itself, and 比上年的1,354.80万元 is the year before's figure."""
+    text = ("2023年度学校机关运行经费支出1,284.36万元，比上年的1,354.80万元减少70.44万元。\n"
+            "1. 因公出国（境）费支出58.36万元。\n2. 公务用车购置及运行维护费支出79.14万元。\n（一）地区生产总值增长5%。")
+    figs = extract_figures(_chunk(text, period=2023, year=2023, profile="generic"))
+    by_value = {f.value: f for f in figs}
+    assert by_value[1284.36].raw == "机关运行经费支出" and by_value[1284.36].period == 2023
+    assert by_value[1354.8].period == 2022 and by_value[1354.8].raw == "机关运行经费支出"
+    assert by_value[58.36].raw == "因公出国（境）费支出"
+    assert by_value[79.14].raw == "公务用车购置及运行维护费支出"
+    assert by_value[5.0].raw == "地区生产总值"  # a heading's （一） is no bracket of a name
+    doc = "x" * 100 + text
+    assert all(doc[f.start : f.end] == f.text for f in figs)

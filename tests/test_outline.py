@@ -16,6 +16,7 @@ from assistant.records import Chunk, Passage
     ("福州2024年重点做好哪几个方面工作", 8),
     ("济南2024年重点抓好哪些工作", 12),
     ("盘锦2025年重点工作有哪些", 8),
+    ("本溪今年重点工作有哪些", 7),  # the best sentence (聚焦“九项重点任务”) comes before 以下几方面工作：
 ])
 def test_an_announced_list_is_every_heading_under_it(sample_qa, question, count):
     a = sample_qa.ask(question)
@@ -40,12 +41,12 @@ def test_a_list_is_not_made_up_when_the_headings_do_not_match_what_is_announced(
     kids = [_chunk(f"k{i}", f"二、安排 > （{n}）第{n}项", f"（{n}）第{n}项\n内容", 20 + 20 * i) for i, n in enumerate("一二")]
     chunks = {c.chunk_id: c for c in [parent, *kids]}
     best = Candidate(1, parent.text, 1.0, 1.0, None)
-    assert outline(best, [Passage(chunk=parent, score=1.0)], chunks) is None  # three said, two found
+    assert outline("有哪些方面工作", best, [Passage(chunk=parent, score=1.0)], chunks) is None  # three said, two found
     two = Candidate(1, "重点做好以下两个方面工作：", 1.0, 1.0, None)
-    listed, cited = outline(two, [Passage(chunk=parent, score=1.0)], chunks)
+    listed, cited = outline("有哪些方面工作", two, [Passage(chunk=parent, score=1.0)], chunks)
     assert listed.text.splitlines()[1:] == ["（一）第一项[2]", "（二）第二项[3]"] and len(cited) == 3
     plain = Candidate(1, "重点做好各项工作。", 1.0, 1.0, None)
-    assert outline(plain, [Passage(chunk=parent, score=1.0)], chunks) is None  # announces nothing
+    assert outline("有哪些方面工作", plain, [Passage(chunk=parent, score=1.0)], chunks) is None  # announces nothing
 
 
 @pytest.mark.parametrize("sentence", ["地区生产总值能耗控制在5.5%以下。", "城镇调查失业率控制在5.5%以下："])
@@ -53,4 +54,14 @@ def test_a_sentence_ending_in_below_announces_no_list(sentence):
     parent = _chunk("p", "二、安排", sentence, 0)
     kids = [_chunk(f"k{i}", f"二、安排 > （{n}）第{n}项", f"（{n}）第{n}项\n内容", 40 + 20 * i) for i, n in enumerate("一二")]
     chunks = {c.chunk_id: c for c in [parent, *kids]}
-    assert outline(Candidate(1, sentence, 1.0, 1.0, None), [Passage(chunk=parent, score=1.0)], chunks) is None
+    assert outline("有哪些方面工作", Candidate(1, sentence, 1.0, 1.0, None), [Passage(chunk=parent, score=1.0)], chunks) is None
+
+
+def test_the_announcement_is_found_in_the_best_sentences_section_when_it_asks_for_what_was_asked():
+    parent = _chunk("p", "二、安排", "今年要聚焦九项重点任务，交出高分答卷。我们将重点抓好以下几方面工作：", 0)
+    kids = [_chunk(f"k{i}", f"二、安排 > （{n}）第{n}项", f"（{n}）第{n}项\n内容", 40 + 20 * i) for i, n in enumerate("一二")]
+    chunks = {c.chunk_id: c for c in [parent, *kids]}
+    best = Candidate(1, "今年要聚焦九项重点任务，交出高分答卷。", 1.0, 1.0, None)
+    listed, _ = outline("今年重点工作有哪些", best, [Passage(chunk=parent, score=1.0)], chunks)
+    assert listed.text.splitlines() == ["据《报告》“二、安排”：我们将重点抓好以下几方面工作：[1]", "（一）第一项[2]", "（二）第二项[3]"]
+    assert outline("主要预期目标有哪些", best, [Passage(chunk=parent, score=1.0)], chunks) is None  # 目标 is no 工作

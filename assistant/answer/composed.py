@@ -61,7 +61,7 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
     both = re.search(r"目标|计划|预期", asked) and re.search(r"实际|完成了?多少|实现了?多少", asked)
     if (TARGET_ACTUAL.search(asked) or both) and info.city and len(info.years) <= 1:
         out = c.target_actual()
-    elif (SERIES.search(question) or _bare(info, names)) and info.city and len(info.years) != 1:
+    elif (SERIES.search(question) or (_bare(info, names) and not info.years)) and info.city and len(info.years) != 1:
         out = c.series()
     elif len(info.years) == 2 and len(info.cities) <= 1 and CHANGE_ASKED.search(info.text):
         out = c.change()
@@ -77,14 +77,16 @@ def compose(question: str, info: QueryInfo, passages: list[Passage], ledger: Led
 
 
 _BARE_ASK = re.compile(r"是多少|多少|怎么样|怎样|如何|情况|数据|呢|吗|的|\s")
+_WHEN = re.compile(r"(?:19|20)\d{2}\s*年度?|今年|去年|上年|全年|本年度?")
 
 
 def _bare(info: QueryInfo, names: list[str]) -> bool:
-    """「盘锦GDP」「济南的一般公共预算收入是多少」: one entity and one indicator, no year and nothing else:
-    every year the reports state it for answers, as a series."""
-    if info.years or len(info.cities) != 1 or len([n for n in names if not GROWTH_WORDS.fullmatch(n)]) != 1:
+    """「盘锦GDP」「济南的一般公共预算收入是多少」「恒锐建材24年上半年营收」: one entity, one indicator,
+    at most a time, and nothing else. With no year every year the reports state it for answers, as a
+    series; with one, the figure of that year."""
+    if len(info.cities) != 1 or len([n for n in names if not GROWTH_WORDS.fullmatch(n)]) != 1:
         return False
-    rest = spelled_out(info.text)
+    rest = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
     for word in sorted([*info.mentions, *info.cities, *names, *query_indicators()], key=len, reverse=True):
         rest = rest.replace(word, "")
     return not _BARE_ASK.sub("", rest)
@@ -242,7 +244,10 @@ class _Composer:
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]  # 增长 is how, not what, it asks
         # 「盘锦2025年GDP目标」「今年GDP目标多少」: an indicator's goal asked, however it is worded
         goal = info.intent == "target" and len(named) == 1 and answer_kind(info.text) in ("any", "count")
-        if (answer_kind(info.text) not in ("percent", "amount", "count") and not goal) or len(info.years) != 1 or info.compare:
+        # 「恒锐建材24年上半年营收」: the indicator and its time alone ask its figure (how much, else how fast)
+        bare = not goal and answer_kind(info.text) == "any" and _bare(info, self.names)
+        if (answer_kind(info.text) not in ("percent", "amount", "count") and not goal and not bare) \
+                or len(info.years) != 1 or info.compare:
             return None  # a reason, a list, a date, no year or several: the sentences answer it
         if len(named) > 1 or _several_asked(info.text, self.names, info.mentions):
             return None  # 营业收入和净利润分别是多少: one statement per thing asked, by the sentence answerer
@@ -250,9 +255,13 @@ class _Composer:
             return None
         entity = info.city or self.passages[0].chunk.entity
         measures = self.measures()
-        if not measures and not goal:
+        if bare and not measures:
+            f = self.only(self.candidates(entity, info.year, measures=["level", "count"])) \
+                or self.only(self.candidates(entity, info.year, measures=["growth"]))
+        elif not measures and not goal:
             return None
-        f = self.only(self.candidates(entity, info.year, measures=measures))  # a goal of any measure: only one fits
+        else:  # a goal of any measure: only one fits
+            f = self.only(self.candidates(entity, info.year, measures=measures))
         stated = self.stated(f, entity) if f is not None else None
         if f is None or stated is None:
             return None
@@ -261,22 +270,41 @@ class _Composer:
 
     def several(self) -> Composed | None:
         """Two to six indicators asked of one entity and year (盘锦2024年GDP、一般公共预算收入和固定资产投资分别
-        增长多少): one quoted clause each, in the order asked, under one label; None unless each has its one
-        figure, so nothing asked is silently left out."""
+        增长多少): one quoted clause each, in the order asked, under one label. An indicator the ledger holds
+        nothing of for that year is named as not found, never silently left out; figures that disagree
+        leave the question to the sentences."""
         info = self.info
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]
+        if named and len(info.cities) == 1:
+            named += _other_names(info, named)  # GDP和人均可支配收入: a name no vocabulary knows is asked too
         if (answer_kind(info.text) not in ("percent", "amount", "count") or len(info.years) != 1 or len(info.cities) != 1
                 or not 2 <= len(named) <= 6 or not self.measures()):
             return None
         spelled = self.normalised
         named.sort(key=lambda n: spelled.find(n) if n in spelled else len(spelled))
         found: list[tuple[Figure, str]] = []
+        missing: list[str] = []  # asked, and the ledger holds no figure of it for that year at all
         for name in named:
-            f = self.only(self.candidates(info.city, info.year, text=name), names=[name])
+            pool = self.candidates(info.city, info.year, text=name)
+            if not pool:
+                # 人均可支配收入 asked, 城镇居民… and 农村居民… stated: each of the names that hold it
+                narrower = self.narrower(name)
+                for f in narrower:
+                    stated = self.stated(f, info.city)
+                    quote = stated[1] if stated is not None else _clause_around(self.ledger.view.chunks.get(f.chunk_id), f)
+                    if not quote:
+                        return None  # a figure found but not quotable: never left out in silence
+                    found.append((f, quote))
+                if not narrower:
+                    missing.append(name)
+                continue
+            f = self.only(pool, names=[name])
             stated = self.stated(f, info.city) if f is not None else None
             if f is None or stated is None:
-                return None
+                return None  # figures that disagree or cannot be quoted: the sentences answer
             found.append((f, stated[1]))
+        if not found:
+            return None
         pieces: list[str] = []
         source = None
         for f, quote in found:
@@ -288,7 +316,21 @@ class _Composer:
                 source = f.report_id
             pieces.append(said)
         figures = [f for f, _ in found]
-        return Composed(f"{info.city}{info.year}年：" + "；".join(pieces) + "。", figures)
+        # what was not found is said, so an answer to part of the question never reads as the whole
+        gap = f"报告中没有找到{info.city}{info.year}年{'、'.join(missing)}的对应数值。" if missing else ""
+        return Composed(f"{info.city}{info.year}年：" + "；".join(pieces) + "。" + gap, figures)
+
+    def narrower(self, name: str) -> list[Figure]:
+        """The figures, one each, of the longer names that hold `name` (城镇居民人均可支配收入 for
+        人均可支配收入), of the measures and kinds asked, in the report's order; none where they disagree."""
+        kinds = self.kinds(self.info.year)
+        pool = self.ledger.find([self.info.city], [self.info.year], kinds or ["actual", "expected"], self.measures() or None)
+        by_name: dict[str, list[Figure]] = {}
+        for f in pool:
+            if f.indicator != name and name in spelled_out(f.raw or f.indicator) and len(f.indicator) <= len(name) + 6:
+                by_name.setdefault(f.indicator, []).append(f)
+        out = [self.only(figs, names=[ind]) for ind, figs in by_name.items()]
+        return [] if any(f is None for f in out) else sorted((f for f in out if f is not None), key=lambda f: f.start)
 
     def stated(self, f: Figure, entity: str | None) -> tuple[str, str] | None:
         """(label, quote) of one figure: the report's clause that states it, and whose and which year it is,
@@ -687,6 +729,35 @@ def _last_digit(f: Figure) -> float:
     decimals = len(digits.group(1)) if digits and digits.group(1) else 0
     scale = f.base_value / f.value if f.value else 1.0
     return abs(scale) * 10 ** -decimals
+
+
+def _clause_around(chunk: Chunk | None, f: Figure) -> str:
+    """The clause of the chunk that holds the figure (城乡居民人均可支配收入分别增长4.6%和8.2%: where the
+    name it was given, 城镇居民…, is not written as such)."""
+    if chunk is None:
+        return ""
+    text, lo, hi = chunk.text, f.start - chunk.start, f.end - chunk.start
+    if not (0 <= lo < hi <= len(text)):
+        return ""
+    left = max(text.rfind(ch, 0, lo) for ch in "，,；;。\n") + 1
+    right = min([i for ch in "，,；;。\n" if (i := text.find(ch, hi)) >= 0] or [len(text)])
+    return text[left:right].strip()
+
+
+_ASK_FILLER = re.compile(r"分别|各自?|是|为|增长了?|增速|增幅|多少|几|了|的|呢|吗|[？?。！!\s]")
+
+
+def _other_names(info: QueryInfo, names: list[str]) -> list[str]:
+    """The other things a question joins to the indicators it names (GDP和人均可支配收入分别增长多少 ->
+    人均可支配收入): what is left of each joined part once entity, time and ask words are taken off."""
+    text = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
+    for word in sorted([*info.mentions, *info.cities], key=len, reverse=True):
+        text = text.replace(word, "")
+    out = []
+    for part in re.split(r"[和与及、，,]", _ASK_FILLER.sub("", text)):
+        if len(part) >= 3 and not any(n in part or part in n for n in names) and re.fullmatch(r"[\u4e00-\u9fff]+", part):
+            out.append(part)
+    return out
 
 
 def _several_asked(question: str, names: list[str], mentions: list[str]) -> bool:

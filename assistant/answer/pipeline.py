@@ -197,7 +197,8 @@ class AnswerPipeline:
         if composed is None and not isinstance(self.answerer, LLMAnswerer) and answer_kind(info.text) == "list":
             cands = self.extractive.candidates(info.text, info, passages)
             # the report announces the list (重点做好以下八个方面工作：) and its sections are the items
-            composed = next((o for c in cands[:3] if (o := outline(c, passages, self.retriever.view.chunks))), None)
+            composed = next((o for c in cands[:3] if (o := outline(info.text, c, passages, self.retriever.view.chunks))),
+                            None)
         if composed is not None:
             yield from self.composed_answer(question, standalone, composed, notes, t0, t1)
             return

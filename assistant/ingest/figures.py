@@ -17,6 +17,17 @@ from assistant.records import Chunk, Figure, content_hash
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 _CLAUSE_BREAK = re.compile(r"[，,；;、：:（）()《》]")  # a quote is part of a name (“专精特新”企业)
+# a short bracket inside a name is part of it (因公出国（境）费支出), a heading's number is not (（一）)
+_INNER_BRACKET = re.compile(r"[（(](?![一二三四五六七八九十]+[）)])([\u4e00-\u9fff]{1,3})[）)](?=[\u4e00-\u9fff])")
+# 比上年的1,354.80万元: the figure of the year before, stated beside this year's
+_LAST_YEARS = re.compile(r"(?:比|较|同)?(?:上年|去年|上年度)(?:同期)?(?:的|为|是)\s*$")
+_ITEM = r"\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩])\s*"  # 1. / （2） / ③ before a list item's name
+
+
+def _clause_start(sent: str, begin: int, end: int) -> int:
+    """Where the clause that ends at `end` begins (not before `begin`)."""
+    masked = _INNER_BRACKET.sub(lambda m: "_" * len(m.group(0)), sent[:end])
+    return max([begin, *(b.end() for b in _CLAUSE_BREAK.finditer(masked))])
 _SEGMENT_LABEL = re.compile(r"^\s*(?P<item>\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩]|[一二三四五六七八九十]{1,2}、)?\s*"
                             r"(?P<label>[^\d：:，,。；;、（）()]{2,12})[：:]")
 _LEADING_YEAR = re.compile(r"^(?:截至|截止|到)?((?:19|20)\d{2})年(?:底|末|全年)?[，,]?")
@@ -51,7 +62,7 @@ def grammar(profile_name: str) -> Grammar:
         if len(short) > 1 and full in names:  # abbreviations of indicators, not wording (增速 = 增长)
             names[short] = full
     words = sorted({*r.verbs, *r.qualifiers_before}, key=len, reverse=True)
-    lead = re.compile(rf"^(?:(?:到|截至|截止|至)?(?:19|20)\d{{2}}年(?:底|末)?|{'|'.join(map(re.escape, sorted(r.lead_words, key=len, reverse=True))) or '(?!)'})+")
+    lead = re.compile(rf"^(?:{_ITEM}|(?:到|截至|截止|至)?(?:19|20)\d{{2}}年(?:度|底|末)?|{'|'.join(map(re.escape, sorted(r.lead_words, key=len, reverse=True))) or '(?!)'})+")
     trail = re.compile(rf"(?:{'|'.join(map(re.escape, words)) or '(?!)'}|了|的|到|至|在|保持|提高|提升|增加|降低|下降|减少)+$")
     return Grammar(r, figure, tuple(sorted(names.items(), key=lambda kv: -len(kv[0]))), lead, trail)
 
@@ -176,7 +187,7 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
     for m in _figure_matches(g, sent):
         if is_part_of_name(sent, m):
             continue
-        clause_start = max([seg_start, *(b.end() for b in _CLAUSE_BREAK.finditer(sent, 0, m.start()))])
+        clause_start = _clause_start(sent, seg_start, m.start())
         prefix = sent[clause_start : m.start()]
         seg_start = m.end()
         unit = m.group("unit")
@@ -248,7 +259,9 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
             figure_id=content_hash(chunk.chunk_id, str(text_start)), chunk_id=chunk.chunk_id,
             report_id=chunk.report_id, source=chunk.source, entity=chunk.entity, indicator=indicator, raw=raw_name,
             measure=measure, value=value, unit=unit, base_value=round(value * scale, 6), base_unit=base_unit,
-            qualifier=qualifier or "", kind=_kind(chunk, r, before), period=_clause_year(prefix) or period,
+            qualifier=qualifier or "", kind=_kind(chunk, r, before),
+            period=_clause_year(prefix) or (period - 1 if period and measure != "growth" and _LAST_YEARS.search(prefix)
+                                             else period),
             basis=_basis(r, prefix) if measure == "growth" else "",
             start=chunk.start + text_start, end=chunk.start + text_end, text=chunk.text[text_start:text_end],
             value_text=sent[m.start() : end].strip(), value_high=high, section=chunk.section_path,
@@ -482,7 +495,7 @@ def _rank(chunk: Chunk, g: Grammar, sent: str, at: int, m: re.Match[str], period
           before: Figure | None) -> Figure:
     """第5, 前3: a rank of the indicator named before it, or of the figure before it in the sentence
     (一般公共预算收入121.4亿元，位居全省第5)."""
-    clause_start = max([0, *(b.end() for b in _CLAUSE_BREAK.finditer(sent, 0, m.start()))])
+    clause_start = _clause_start(sent, 0, m.start())
     raw, name_at = _indicator(g, sent[clause_start : m.start()])
     start = at + clause_start + (name_at or 0 if raw else m.start() - clause_start)
     indicator = _canonical(g, raw) if raw else ""
