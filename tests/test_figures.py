@@ -426,3 +426,15 @@ def test_names_keep_a_short_bracket_drop_list_numbers_and_the_year_before_is_its
     assert by_value[5.0].raw == "地区生产总值"  # a heading's （一） is no bracket of a name
     doc = "x" * 100 + text
     assert all(doc[f.start : f.end] == f.text for f in figs)
+
+
+@pytest.mark.parametrize("question", ["盘锦2024年GDP增长多少以及主要原因", "盘锦2024年GDP增长多少，有什么措施"])
+def test_words_joined_to_an_indicator_that_name_no_figure_are_not_said_to_be_missing(ledger_qa, question):
+    assert "的对应数值" not in ledger_qa.ask(question).answer  # 主要原因 and 措施 are no figures
+
+
+def test_a_name_asked_is_answered_by_the_longer_names_that_end_with_it(ledger_qa):
+    """人均可支配收入 asked; the report states 城乡居民… 分别 4.6% and 8.2% (城镇 and 农村)."""
+    a = ledger_qa.ask("盘锦2023年GDP和人均可支配收入分别增长多少")
+    assert not a.refused and "4.6%和8.2%" in a.answer and "没有找到" not in a.answer
+    assert {f["indicator"] for f in a.figures} >= {"城镇居民人均可支配收入", "农村居民人均可支配收入"}

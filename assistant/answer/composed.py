@@ -275,28 +275,35 @@ class _Composer:
         leave the question to the sentences."""
         info = self.info
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]
-        if named and len(info.cities) == 1:
-            named += _other_names(info, named)  # GDP和人均可支配收入: a name no vocabulary knows is asked too
+        others = _other_names(info, named) if named and len(info.cities) == 1 else []
+        named += others  # GDP和人均可支配收入: a name no vocabulary knows is asked too
         if (answer_kind(info.text) not in ("percent", "amount", "count") or len(info.years) != 1 or len(info.cities) != 1
                 or not 2 <= len(named) <= 6 or not self.measures()):
             return None
         spelled = self.normalised
         named.sort(key=lambda n: spelled.find(n) if n in spelled else len(spelled))
         found: list[tuple[Figure, str]] = []
-        missing: list[str] = []  # asked, and the ledger holds no figure of it for that year at all
+        missing: list[str] = []  # asked, and neither the ledger nor the passages hold it for that year
         for name in named:
             pool = self.candidates(info.city, info.year, text=name)
-            if not pool:
-                # 人均可支配收入 asked, 城镇居民… and 农村居民… stated: each of the names that hold it
+            if not pool and name in others:
+                # 人均可支配收入 asked, 城镇居民… and 农村居民… stated: each of the names that end with it
                 narrower = self.narrower(name)
-                for f in narrower:
-                    stated = self.stated(f, info.city)
-                    quote = stated[1] if stated is not None else _clause_around(self.ledger.view.chunks.get(f.chunk_id), f)
+                if narrower is None:
+                    return None  # their figures disagree: the sentences answer
+                for g in narrower:
+                    stated = self.stated(g, info.city)
+                    quote = stated[1] if stated is not None else _clause_around(self.ledger.view.chunks.get(g.chunk_id), g)
                     if not quote:
                         return None  # a figure found but not quotable: never left out in silence
-                    found.append((f, quote))
-                if not narrower:
-                    missing.append(name)
+                    found.append((g, quote))
+                if narrower:
+                    continue
+            if not pool:
+                if any(name in spelled_out(p.chunk.text) for p in self.passages
+                       if p.chunk.entity == info.city and p.chunk.period in (None, info.year)):
+                    return None  # the words are in the passages: the ledger may have missed the figure
+                missing.append(name)
                 continue
             f = self.only(pool, names=[name])
             stated = self.stated(f, info.city) if f is not None else None
@@ -320,17 +327,21 @@ class _Composer:
         gap = f"报告中没有找到{info.city}{info.year}年{'、'.join(missing)}的对应数值。" if missing else ""
         return Composed(f"{info.city}{info.year}年：" + "；".join(pieces) + "。" + gap, figures)
 
-    def narrower(self, name: str) -> list[Figure]:
-        """The figures, one each, of the longer names that hold `name` (城镇居民人均可支配收入 for
-        人均可支配收入), of the measures and kinds asked, in the report's order; none where they disagree."""
+    def narrower(self, name: str) -> list[Figure] | None:
+        """The figures, one each, of the longer names that end with `name` (城镇居民人均可支配收入 for
+        人均可支配收入; not 人均地区生产总值 for 地区生产总值), of the measures and kinds asked, in the
+        report's order; None where a name's figures disagree."""
         kinds = self.kinds(self.info.year)
-        pool = self.ledger.find([self.info.city], [self.info.year], kinds or ["actual", "expected"], self.measures() or None)
+        city, year = self.info.city, self.info.year
+        if city is None or year is None:
+            return []
+        pool = self.ledger.find([city], [year], kinds or ["actual", "expected"], self.measures() or None)
         by_name: dict[str, list[Figure]] = {}
         for f in pool:
-            if f.indicator != name and name in spelled_out(f.raw or f.indicator) and len(f.indicator) <= len(name) + 6:
+            if f.indicator != name and f.indicator.endswith(name) and len(f.indicator) <= len(name) + 6:
                 by_name.setdefault(f.indicator, []).append(f)
         out = [self.only(figs, names=[ind]) for ind, figs in by_name.items()]
-        return [] if any(f is None for f in out) else sorted((f for f in out if f is not None), key=lambda f: f.start)
+        return None if any(f is None for f in out) else sorted((f for f in out if f is not None), key=lambda f: f.start)
 
     def stated(self, f: Figure, entity: str | None) -> tuple[str, str] | None:
         """(label, quote) of one figure: the report's clause that states it, and whose and which year it is,
@@ -744,18 +755,24 @@ def _clause_around(chunk: Chunk | None, f: Figure) -> str:
     return text[left:right].strip()
 
 
-_ASK_FILLER = re.compile(r"分别|各自?|是|为|增长了?|增速|增幅|多少|几|了|的|呢|吗|[？?。！!\s]")
+_ASK_FILLER = r"(?:分别|各自?|是|为|增长了?|增速|增幅|多少|几|了|的|呢|吗|[？?。！!\s])+"
+_ASK_ENDS = re.compile(rf"^{_ASK_FILLER}|{_ASK_FILLER}$")
+_NOT_A_NAME = re.compile(r"原因|为什么|为何|情况|措施|如何|怎么|怎样|哪些|什么|目标|计划")
 
 
 def _other_names(info: QueryInfo, names: list[str]) -> list[str]:
     """The other things a question joins to the indicators it names (GDP和人均可支配收入分别增长多少 ->
-    人均可支配收入): what is left of each joined part once entity, time and ask words are taken off."""
+    人均可支配收入): each joined part with entity, time and the ask words at its ends taken off, when it
+    is a name (not 主要原因) and not one of those named already."""
     text = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
     for word in sorted([*info.mentions, *info.cities], key=len, reverse=True):
         text = text.replace(word, "")
+    known = [_ASK_ENDS.sub("", n) for n in names]
     out = []
-    for part in re.split(r"[和与及、，,]", _ASK_FILLER.sub("", text)):
-        if len(part) >= 3 and not any(n in part or part in n for n in names) and re.fullmatch(r"[\u4e00-\u9fff]+", part):
+    for part in re.split(r"[和与及、，,]", text):
+        part = _ASK_ENDS.sub("", part)
+        if (len(part) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", part) and not _NOT_A_NAME.search(part)
+                and not any(n in part or part in n for n in [*names, *known])):
             out.append(part)
     return out
 

@@ -20,7 +20,7 @@ from assistant.records import Chunk, Passage
 # 以下八个方面工作： / 如下几项重点任务。 — not 控制在5.5%以下。
 _ANNOUNCES = re.compile(r"(?:以下|如下|下列)(?P<count>[一二三四五六七八九十两\d]{0,3})[^。；;：:\n]{0,10}?"
                         r"(?:方面|工作|任务|举措|措施|事项|内容|重点|领域)[^。；;：:\n]{0,4}[：:。]\s*$")
-_LIST_NOUNS = re.compile(r"方面|工作|任务|举措|措施|事项|内容|重点|领域")
+_LIST_NOUNS = re.compile(r"方面|工作|任务|举措|措施|事项|内容|领域")  # 重点 alone: 重点项目 is no 重点工作
 _SECTIONS = " > "
 
 

@@ -20,7 +20,7 @@ _CLAUSE_BREAK = re.compile(r"[，,；;、：:（）()《》]")  # a quote is par
 # a short bracket inside a name is part of it (因公出国（境）费支出), a heading's number is not (（一）)
 _INNER_BRACKET = re.compile(r"[（(](?![一二三四五六七八九十]+[）)])([\u4e00-\u9fff]{1,3})[）)](?=[\u4e00-\u9fff])")
 # 比上年的1,354.80万元: the figure of the year before, stated beside this year's
-_LAST_YEARS = re.compile(r"(?:比|较|同)?(?:上年|去年|上年度)(?:同期)?(?:的|为|是)\s*$")
+_LAST_YEARS = re.compile(r"(?:^\s*|比|较)(?:上年|去年|上年度)(?:同期)?(?:的|为|是)\s*$")  # not 为上年的108%
 _ITEM = r"\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）]|[①-⑩])\s*"  # 1. / （2） / ③ before a list item's name
 
 
@@ -260,7 +260,8 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
             report_id=chunk.report_id, source=chunk.source, entity=chunk.entity, indicator=indicator, raw=raw_name,
             measure=measure, value=value, unit=unit, base_value=round(value * scale, 6), base_unit=base_unit,
             qualifier=qualifier or "", kind=_kind(chunk, r, before),
-            period=_clause_year(prefix) or (period - 1 if period and measure != "growth" and _LAST_YEARS.search(prefix)
+            period=_clause_year(prefix) or (period - 1 if period and measure in ("level", "count")
+                                             and unit not in r.percent_units and unit != "倍" and _LAST_YEARS.search(prefix)
                                              else period),
             basis=_basis(r, prefix) if measure == "growth" else "",
             start=chunk.start + text_start, end=chunk.start + text_end, text=chunk.text[text_start:text_end],

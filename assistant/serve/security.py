@@ -94,7 +94,8 @@ class Guard:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            if scope["type"] == "websocket" and (not self._host_ok(scope) or self._foreign(scope)):
+            origin = dict(scope.get("headers") or []).get(b"origin", b"")
+            if scope["type"] == "websocket" and (not self._host_ok(scope) or self._foreign(scope) or origin == b"null"):
                 return  # closed without accepting
             await self.app(scope, receive, send)
             return
@@ -149,10 +150,10 @@ class Guard:
             return False
         return urlsplit(origin).netloc != headers.get(b"host", b"").decode("latin-1").strip().lower()
 
-    def _cookie(self, value: bytes) -> bytes:
-        """SameSite=None → Lax, unless other sites are configured to post (they need the cookie sent)."""
-        if self.origins:
-            return value
+    @staticmethod
+    def _cookie(value: bytes) -> bytes:
+        """SameSite=None → Lax: nothing needs the chat's cookie sent from another site (framing is refused,
+        and sites allowed to post use the API with its key)."""
         return re.sub(rb"(?i)samesite=none", b"SameSite=lax", value)
 
     async def _login(self, scope, receive, send) -> None:
