@@ -379,6 +379,8 @@ def test_an_entity_and_an_indicator_alone_get_every_year(ledger_qa):
         one = ledger_qa.ask(bare)
         assert not one.series and [f["value_text"] for f in one.figures] == ["3.5%左右"], bare
         assert one.answer.startswith("盘锦2024年：据《2025年盘锦市政府工作报告》")
+    # the growth before a count the sentence happens to hold (增速连续7个季度高于全国)
+    assert [f["value_text"] for f in ledger_qa.ask("沈阳 2023年 GDP").figures] == ["6%左右"]
 
 
 @pytest.mark.parametrize("question, said, not_said", [

@@ -80,16 +80,21 @@ _BARE_ASK = re.compile(r"是多少|多少|怎么样|怎样|如何|情况|数据|
 _WHEN = re.compile(r"(?:19|20)\d{2}\s*年度?|今年|去年|上年|全年|本年度?")
 
 
+def _without_entity_and_time(info: QueryInfo, words: tuple[str, ...] | list[str] = ()) -> str:
+    """The question spelled out, with its entity, its years and parts of a year, and `words` taken off."""
+    rest = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
+    for word in sorted([*info.mentions, *info.cities, *words], key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return rest
+
+
 def _bare(info: QueryInfo, names: list[str]) -> bool:
     """「盘锦GDP」「济南的一般公共预算收入是多少」「恒锐建材24年上半年营收」: one entity, one indicator,
     at most a time, and nothing else. With no year every year the reports state it for answers, as a
     series; with one, the figure of that year."""
     if len(info.cities) != 1 or len([n for n in names if not GROWTH_WORDS.fullmatch(n)]) != 1:
         return False
-    rest = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
-    for word in sorted([*info.mentions, *info.cities, *names, *query_indicators()], key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return not _BARE_ASK.sub("", rest)
+    return not _BARE_ASK.sub("", _without_entity_and_time(info, [*names, *query_indicators()]))
 
 
 def _indicator_words(info: QueryInfo) -> list[str]:
@@ -244,7 +249,7 @@ class _Composer:
         named = [n for n in self.names if not GROWTH_WORDS.fullmatch(n)]  # 增长 is how, not what, it asks
         # 「盘锦2025年GDP目标」「今年GDP目标多少」: an indicator's goal asked, however it is worded
         goal = info.intent == "target" and len(named) == 1 and answer_kind(info.text) in ("any", "count")
-        # 「恒锐建材24年上半年营收」: the indicator and its time alone ask its figure (how much, else how fast)
+        # 「恒锐建材24年上半年营收」: the indicator and its time alone ask its figure
         bare = not goal and answer_kind(info.text) == "any" and _bare(info, self.names)
         if (answer_kind(info.text) not in ("percent", "amount", "count") and not goal and not bare) \
                 or len(info.years) != 1 or info.compare:
@@ -255,9 +260,9 @@ class _Composer:
             return None
         entity = info.city or self.passages[0].chunk.entity
         measures = self.measures()
-        if bare and not measures:
-            f = self.only(self.candidates(entity, info.year, measures=["level", "count"])) \
-                or self.only(self.candidates(entity, info.year, measures=["growth"]))
+        if bare and not measures:  # how much, else how fast, else how many (连续7个季度 is no GDP)
+            f = next((g for m in ("level", "growth", "count")
+                      if (g := self.only(self.candidates(entity, info.year, measures=[m]))) is not None), None)
         elif not measures and not goal:
             return None
         else:  # a goal of any measure: only one fits
@@ -293,7 +298,10 @@ class _Composer:
                     return None  # their figures disagree: the sentences answer
                 for g in narrower:
                     stated = self.stated(g, info.city)
-                    quote = stated[1] if stated is not None else _clause_around(self.ledger.view.chunks.get(g.chunk_id), g)
+                    chunk = self.ledger.view.chunks.get(g.chunk_id)
+                    # 城乡居民人均可支配收入分别增长4.6%和8.2%: the clause, where its name 城镇居民… is not written
+                    quote = stated[1] if stated is not None else \
+                        _clause_quote(chunk.text, chunk.start, g, max_back=0, named=False) if chunk is not None else None
                     if not quote:
                         return None  # a figure found but not quotable: never left out in silence
                     found.append((g, quote))
@@ -331,11 +339,11 @@ class _Composer:
         """The figures, one each, of the longer names that end with `name` (城镇居民人均可支配收入 for
         人均可支配收入; not 人均地区生产总值 for 地区生产总值), of the measures and kinds asked, in the
         report's order; None where a name's figures disagree."""
-        kinds = self.kinds(self.info.year)
         city, year = self.info.city, self.info.year
         if city is None or year is None:
             return []
-        pool = self.ledger.find([city], [year], kinds or ["actual", "expected"], self.measures() or None)
+        kinds = self.kinds(year)
+        pool = self.ledger.find([city], [year], kinds or None, self.measures() or None)  # only() picks the kinds
         by_name: dict[str, list[Figure]] = {}
         for f in pool:
             if f.indicator != name and f.indicator.endswith(name) and len(f.indicator) <= len(name) + 6:
@@ -679,10 +687,11 @@ def _source(f: Figure) -> str:
 _CLAUSE_END = "，,；;。！？!?\n"
 
 
-def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str | None:
+def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2, named: bool = True) -> str | None:
     """The clause of the passage that states the figure, from the mark before it to the mark after it, and
     the clause or two before when the figure's name is written there (一般公共预算收入129.6亿元，增长6.8%;
-    粮食生产再获丰收，产量达到6.72亿斤): never cut inside a clause, never past the sentence."""
+    粮食生产再获丰收，产量达到6.72亿斤): never cut inside a clause, never past the sentence. None when the
+    quote does not hold the name, unless `named` is off."""
     start, end = f.start - offset, f.end - offset
     if not (0 <= start < end <= len(text)):
         return None
@@ -697,7 +706,7 @@ def _clause_quote(text: str, offset: int, f: Figure, max_back: int = 2) -> str |
             break
         begin = max(max(text.rfind(c, sentence_start, begin - 1) for c in _CLAUSE_END + "：:") + 1, sentence_start)
     quote = text[begin:stop].strip()
-    return quote if not name or all(ch in quote for ch in name) else None
+    return quote if not named or not name or all(ch in quote for ch in name) else None
 
 
 def _inside(known: str, name: str) -> bool:
@@ -742,19 +751,6 @@ def _last_digit(f: Figure) -> float:
     return abs(scale) * 10 ** -decimals
 
 
-def _clause_around(chunk: Chunk | None, f: Figure) -> str:
-    """The clause of the chunk that holds the figure (城乡居民人均可支配收入分别增长4.6%和8.2%: where the
-    name it was given, 城镇居民…, is not written as such)."""
-    if chunk is None:
-        return ""
-    text, lo, hi = chunk.text, f.start - chunk.start, f.end - chunk.start
-    if not (0 <= lo < hi <= len(text)):
-        return ""
-    left = max(text.rfind(ch, 0, lo) for ch in "，,；;。\n") + 1
-    right = min([i for ch in "，,；;。\n" if (i := text.find(ch, hi)) >= 0] or [len(text)])
-    return text[left:right].strip()
-
-
 _ASK_FILLER = r"(?:分别|各自?|是|为|增长了?|增速|增幅|多少|几|了|的|呢|吗|[？?。！!\s])+"
 _ASK_ENDS = re.compile(rf"^{_ASK_FILLER}|{_ASK_FILLER}$")
 _NOT_A_NAME = re.compile(r"原因|为什么|为何|情况|措施|如何|怎么|怎样|哪些|什么|目标|计划")
@@ -764,12 +760,9 @@ def _other_names(info: QueryInfo, names: list[str]) -> list[str]:
     """The other things a question joins to the indicators it names (GDP和人均可支配收入分别增长多少 ->
     人均可支配收入): each joined part with entity, time and the ask words at its ends taken off, when it
     is a name (not 主要原因) and not one of those named already."""
-    text = PART_OF_YEAR.sub("", _WHEN.sub("", spelled_out(info.text)))
-    for word in sorted([*info.mentions, *info.cities], key=len, reverse=True):
-        text = text.replace(word, "")
     known = [_ASK_ENDS.sub("", n) for n in names]
     out = []
-    for part in re.split(r"[和与及、，,]", text):
+    for part in re.split(r"[和与及、，,]", _without_entity_and_time(info)):
         part = _ASK_ENDS.sub("", part)
         if (len(part) >= 3 and re.fullmatch(r"[\u4e00-\u9fff]+", part) and not _NOT_A_NAME.search(part)
                 and not any(n in part or part in n for n in [*names, *known])):
