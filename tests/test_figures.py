@@ -74,6 +74,10 @@ def test_a_count_before_its_noun_and_a_rank_name_what_they_count():
     assert by[("rank", 1)].indicator == "电子商务交易额"
     assert not extract_figures(_chunk("推动30万吨级原油码头建设，第一产业稳步发展。"))  # a class of berth, an ordinal
 
+    # the names before 等 are examples: the count is of what follows the number
+    by = {f.value: f for f in extract_figures(_chunk("辽滨输变电工程、金发一期等230个续建项目加快实施，伊科思碳五综合利用等175个项目竣工投产。"))}
+    assert by[230].indicator == "续建项目" and by[175].indicator == "项目竣工"
+
 
 def test_percentages_in_words_and_a_year_in_the_clause():
     figs = extract_figures(_chunk("储能系统单位制造成本同比下降约百分之二十六，力争到2026年末存栏奶牛达到7.5万头。",
@@ -184,6 +188,19 @@ def test_series_is_a_cited_table(ledger_qa):
     years = [row["year"] for row in a.series]
     assert years == sorted(years) and len(years) >= 3
     assert all(f"[{row['n']}]" in a.answer for row in a.series)
+
+
+
+def test_a_series_worded_differently_by_year_is_one_series_and_says_the_wording(ledger_qa):
+    a = ledger_qa.ask("盘锦新签约项目数这几年分别多少")  # 2023 says 新签约项目, 2022 and 2024 新签约注册项目
+    values = {row["year"]: row["value"] for row in a.series}
+    assert values.get(2022) == 222 and values.get(2023) == 200 and values.get(2024) == 260
+    assert "报告称“新签约注册项目”" in a.answer and "新签约高质量产业项目" not in a.answer
+
+
+def test_a_count_asked_in_the_other_order_is_its_target_and_result(ledger_qa):
+    a = ledger_qa.ask("盘锦2024年计划竣工多少个项目，实际竣工了多少")  # the reports say 175个项目竣工(投产)
+    assert "目标是175个项目竣工" in a.answer and "实际175个项目竣工投产" in a.answer and "持平" in a.answer
 
 
 def test_no_conflict_where_the_reports_agree(ledger_qa):

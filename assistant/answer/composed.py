@@ -130,8 +130,9 @@ class _Composer:
             if pos < 0:
                 continue
             tail = q[pos + len(name) : pos + len(name) + 2]
+            counted = tail[:1] in ("数", "量") and re.match(ASK_OR_VERB, tail[1:])  # 新签约项目数这几年: how many
             if (re.fullmatch(r"[\u4e00-\u9fff]{2}", tail) and not re.match(ASK_OR_VERB, tail) and tail not in MEASURE_TAILS
-                    and tail not in spelled_out(f.raw)):
+                    and not counted and tail not in spelled_out(f.raw)):
                 return False  # 研发人员 is not 研发投入
             longer = next((k for k in sorted(self.known, key=len, reverse=True)
                            if len(k) > len(name) and name in k and k in q), None)
@@ -196,6 +197,9 @@ class _Composer:
                 best_len, found = size, [f]
             elif size and size == best_len:
                 found.append(f)
+        if not found:
+            # 竣工多少个项目 asks what 175个项目竣工 counts: a count's two words, asked in the other order
+            found = [f for f in pool if f.measure == "count" and any(_reordered(f.raw, q) for q in asked)]
         return found
 
     def run(self, f: Figure) -> tuple[str, list[Figure]]:
@@ -577,12 +581,26 @@ class _Composer:
             return Composed(text, [goal, result])
         return None
 
+    def widened(self, entity: str | None, measures: list[str] | None, found: list[Figure]) -> list[Figure]:
+        """For the years the asked name finds nothing, the figures whose name is it with a word or two put
+        inside (新签约项目 asked; 2022 and 2024 say 新签约注册项目): one series, worded differently by year."""
+        names = {f.indicator for f in found if len(f.indicator) >= 4}
+        years = {f.period for f in found}
+        if not names:
+            return []
+        measure = {f.measure for f in found}
+        return [g for g in self.ledger.find([entity] if entity else None, None, None, measures)
+                if g.period and g.period not in years and g.measure in measure
+                and any(_widens(n, g.indicator) for n in names)]
+
     def series(self) -> Composed | None:
         entity = self.info.city
         measures = self.measures() or None
         figures = [f for f in self.candidates(entity, None, None, measures) if f.period]
         if not figures:
             return None
+        widened = self.widened(entity, measures, figures)
+        figures += widened
         # the measure the reports state it in most, of those asked (level or count: 2.8万人 is a count)
         measure = max({f.measure for f in figures}, key=lambda m: sum(f.measure == m for f in figures))
         by_year: dict[int, list[Figure]] = {}
@@ -595,21 +613,41 @@ class _Composer:
         for year in sorted(by_year):
             # a year's result from the later report that reviews it, before the goal set for it
             # (the exact indicator asked before a longer one: 营业收入 before 动力电池营业收入)
-            f = min(by_year[year], key=lambda g: (0 if not self.names or g.indicator in self.names else 1,
-                                                  kind_order.get(g.kind, 3), -(g.year or 0), self.rank.get(g.chunk_id, 99), g.start))
+            f = min(by_year[year], key=lambda g: (g in widened, 0 if not self.names or g.indicator in self.names else 1,
+                                                  len(g.indicator), kind_order.get(g.kind, 3), -(g.year or 0),
+                                                  self.rank.get(g.chunk_id, 99), g.start))
             chosen.append(f)
         chosen = _last_years(self.info.text, chosen)
         if len(chosen) < 2:
             return None
-        name = chosen[0].indicator or chosen[0].raw
+        named = [f for f in chosen if f not in widened] or chosen  # the name asked, not another year's wording
+        name = named[0].indicator or named[0].raw
         lines = [f"{entity}{name}{_measure_word(measure)}，各年情况（共{len(chosen)}年）：", "",
                  "| 年份 | 数值 | 说明 | 出处 |", "| --- | --- | --- | --- |"]
         for f in chosen:
             n = self.cite(f)
             kind = {"actual": "实际", "expected": "预计", "target": "目标"}[f.kind]
+            if f.indicator != name:
+                kind += f"（报告称“{f.raw or f.indicator}”）"  # 新签约项目 one year, 新签约注册项目 the next
             lines.append(f"| {f.period}年 | {f.said()}{n} | {kind} | 《{f.title}》 |")
             rows.append({"year": f.period, "value": f.value, "unit": f.unit, "kind": f.kind, "n": int(n[1:-1])})
         return Composed("\n".join(lines), chosen, series=rows)
+
+
+def _reordered(name: str, question: str) -> bool:
+    """The question holds a short name's two halves, the second before the first (项目竣工: 竣工…项目)."""
+    return 4 <= len(name) <= 6 and any(
+        (b := question.find(name[i:])) >= 0 and question.find(name[:i], b + len(name) - i) >= 0
+        for i in range(2, len(name) - 1))
+
+
+def _widens(name: str, other: str) -> bool:
+    """`other` is `name` with a few words put inside it (新签约项目 -> 新签约注册项目): how one report's
+    wording of a yearly figure differs from another's. Both ends keep two characters or more."""
+    extra = len(other) - len(name)
+    return 0 < extra <= 4 and any(other.startswith(name[:i]) and other.endswith(name[i:])
+                                  and re.fullmatch(r"[\u4e00-\u9fff]+", other[i : i + extra])
+                                  for i in range(2, len(name) - 1))
 
 
 def _last_years(question: str, chosen: list[Figure]) -> list[Figure]:
@@ -634,7 +672,8 @@ def _measure_word(measure: str) -> str:
 
 def _figure_words(f: Figure) -> str:
     """The figure as the report states it, from its indicator: 地区生产总值增长3.5%左右."""
-    return f.text if (f.raw and f.text.startswith(f.raw)) else f"{f.indicator or f.raw}{_growth(f)}{f.value_text}"
+    # 175个项目竣工: a count names what it counts after the number, and is said as written
+    return f.text if (f.raw and (f.text.startswith(f.raw) or f.text.startswith(f.value_text))) else f"{f.indicator or f.raw}{_growth(f)}{f.value_text}"
 
 
 def _growth(f: Figure) -> str:

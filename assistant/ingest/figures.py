@@ -211,6 +211,8 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
         base_unit, scale = base_of(r, unit)
         if raw and re.sub(r"[和及与、]$", "", prefix.strip()) == last_counted:
             raw, name_at = "", None  # 11个老旧小区改造工程和8个道路工程: the words before are the last count's
+        if raw and unit in r.count_units and re.search(r"等等?\s*$", words):
+            raw, name_at = "", None  # 金发生物基一期等230个续建项目: the names before 等 are examples of what is counted
         counted = _counted_after(g, sent, m) if (not raw or raw in r.name_stops) and unit in r.count_units else ""
         if counted and raw:  # 实施4个自备电厂节能改造: the verb alone names nothing
             raw, name_at = "", None
