@@ -6,6 +6,7 @@ Only committed chunks are visible: a chunk whose file hash differs from the mani
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -20,6 +21,7 @@ from assistant.retrieval.query import QueryInfo, sub_queries, understand
 from assistant.retrieval.terms import question_terms, sentence_match, term_weights
 from assistant.retrieval.view import CorpusView
 from assistant.settings import Settings
+from vectorstore.chunk_cache import ChunkCache
 from vectorstore.keyword import KeywordIndex
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ class HybridRetriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.view = CorpusView(store, keyword)
+        where = hashlib.sha256((settings.chroma_url or "embedded").encode()).hexdigest()[:8]  # one file per store
+        self.view = CorpusView(store, keyword, ChunkCache(settings.index_dir / f"chunks-{embedder.model_id}-{where}.sqlite"))
         self.keyword = keyword
         self.reranker = reranker
 

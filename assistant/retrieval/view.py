@@ -13,6 +13,8 @@ from assistant.profiles import get_profile
 from assistant.records import Chunk, Report
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.places import place_names
+from vectorstore.chroma import FileRecord
+from vectorstore.chunk_cache import ChunkCache, FileKey
 from vectorstore.keyword import KeywordIndex
 
 
@@ -66,9 +68,10 @@ CHECK_INTERVAL = 2.0  # seconds between manifest checks: a check reads every fil
 class CorpusView:
     """What retrieval needs to know of the committed index, refreshed when the manifest changes."""
 
-    def __init__(self, store: ReportStore, keyword: KeywordIndex):
+    def __init__(self, store: ReportStore, keyword: KeywordIndex, cache: ChunkCache | None = None):
         self.store = store
         self.keyword = keyword
+        self.cache = cache  # this host's copy of the committed chunks: a start opens it instead of the store
         self._version: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -103,8 +106,7 @@ class CorpusView:
             first = self._version is None
             changed = set(file_hash) if first else {s for s, h in file_hash.items() if self.file_hash.get(s) != h}
             chunks = {} if first else {cid: c for cid, c in self.chunks.items() if c.source in file_hash and c.source not in changed}
-            fresh = self.store.iter_chunks(None if first else sorted(changed))
-            chunks.update((c.chunk_id, c) for c, fh in fresh if file_hash.get(c.source) == fh)
+            chunks.update((c.chunk_id, c) for c in self.read_chunks(files, changed))
             by_report: dict[str, list[Chunk]] = {}
             for c in sorted(chunks.values(), key=lambda c: (c.report_id, c.ordinal)):
                 by_report.setdefault(c.report_id, []).append(c)
@@ -124,6 +126,29 @@ class CorpusView:
             self._version = version
         finally:
             self._lock.release()
+
+    def read_chunks(self, files: dict[str, FileRecord[Report]], changed: set[str]) -> list[Chunk]:
+        """The committed chunks of these files: from this host's cache where it holds them as the
+        manifest records them, the rest from the store (and then into the cache)."""
+        keys = {s: FileKey(r.file_hash, r.n_chunks, r.indexed_at) for s, r in files.items() if s in changed}
+        out: list[Chunk] = []
+        missing = sorted(changed)
+        if self.cache is not None:
+            rows, missing = self.cache.read(keys)
+            out = [Chunk.from_metadata(cid, text, md) for cid, text, md in rows]
+        if self.cache is not None:
+            self.cache.keep(set(files))
+        if not missing:
+            return out
+        every = len(missing) == len(files)  # nothing cached: one paged scan, not a filter naming every file
+        fresh = [c for c, fh in self.store.iter_chunks(None if every else missing)
+                 if c.source in keys and keys[c.source].file_hash == fh]
+        if self.cache is not None:
+            per_file: dict[str, list[Chunk]] = {}
+            for c in fresh:
+                per_file.setdefault(c.source, []).append(c)
+            self.cache.write((s, keys[s], [(c.chunk_id, c.text, c.metadata()) for c in cs]) for s, cs in per_file.items())
+        return out + fresh
 
     @property
     def version(self) -> str | None:
