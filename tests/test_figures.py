@@ -457,3 +457,13 @@ def test_a_name_asked_is_answered_by_the_longer_names_that_end_with_it(ledger_qa
     a = ledger_qa.ask("盘锦2023年GDP和人均可支配收入分别增长多少")
     assert not a.refused and "4.6%和8.2%" in a.answer and "没有找到" not in a.answer
     assert {f["indicator"] for f in a.figures} >= {"城镇居民人均可支配收入", "农村居民人均可支配收入"}
+
+
+def test_kinds_of_answer_read_dates_of_a_month_codes_in_any_bracket_and_months_asked():
+    from assistant.answer.answerers import _MONTH_ASKED, _kind_fit
+
+    assert _kind_fit("date", "2016年11月，白鹭湖国家湿地公园通过验收，正式授牌。") == 1.0
+    assert _kind_fit("date", "2016年，公园通过验收。") == 0.6 and _kind_fit("date", "公园通过验收。") == 0.0
+    assert _kind_fit("code", "临政办发〔2024〕12号") == 1.0
+    assert _kind_fit("count", "前胎推荐气压250kPa") == 1.0
+    assert _MONTH_ASKED.search("今年9月份出口额是多少") and not _MONTH_ASKED.search("9月26日投产")

@@ -165,3 +165,26 @@ def test_another_name_counts_only_whole():
 ])
 def test_a_two_digit_year_is_a_year_only_where_it_can_be_one(typed, canonical):
     assert normalize_question(typed) == canonical
+
+
+def test_terms_match_whatever_the_case_and_with_a_word_put_inside():
+    from assistant.retrieval.terms import mentions, term_cover, term_weights
+
+    assert term_cover("e05", "E05 / 欠压保护 / 电池电量过低") == 1.0 and mentions("e3", "远航E3说明书")
+    assert term_cover("新能源车", "购买新能源乘用车的，每辆补贴8,000元") == 0.8
+    assert term_cover("轮胎压", "轮胎气压：前胎推荐气压250kPa") == 0.8
+    assert term_cover("新能源车", "新建能源项目") == 0.0
+    assert term_weights(["e05", "仪表"]) == {"e05": 4, "仪表": 2}  # a code names one thing
+
+
+def test_question_words_are_not_what_is_asked():
+    from assistant.retrieval.terms import question_terms
+
+    def tokenize(text):
+        import jieba
+
+        return [t.lower() for t in jieba.lcut(text)]
+
+    terms = question_terms("白鹭湖国家湿地公园是什么时候正式授牌的", tokenize)
+    assert "时候" not in terms and "授牌" in terms
+    assert "地方" not in question_terms("白鹭湖最深的地方有多少米", tokenize)

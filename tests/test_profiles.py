@@ -347,3 +347,55 @@ def test_synonyms_reach_questions_and_the_perturbation_suite():
     # no longer match a report's bare 全年优良天数为318天 (a short form inside its full form is no alternative)
     assert "空气" not in expand("国考断面水质优良率100%")
     assert expand("盘锦2022年空气优良天数有多少天") == "盘锦2022年空气优良天数有多少天"
+
+
+NOTICE = """临溪市人民政府办公室文件
+
+临政办发〔2024〕12号
+
+临溪市人民政府办公室
+关于印发临溪市促进消费若干措施的通知
+
+各县（区）人民政府，市政府各部门：
+《临溪市促进消费若干措施》已经市政府常务会议审议通过，现印发给你们，请认真贯彻落实。
+
+一、开展汽车以旧换新补贴活动
+对个人消费者报废旧车并购买新能源乘用车的，每辆补贴8,000元。全市地区生产总值稳步增长，各部门要全力推进。
+"""
+
+BULLETIN = """临溪市2023年国民经济和社会发展统计公报
+
+一、综合
+初步核算，全年全市地区生产总值3,218.64亿元，比上年增长5.8%。全市经济运行稳中向好，高质量发展扎实推进。
+"""
+
+
+def test_an_official_notice_is_titled_by_its_title_line_not_its_masthead(tmp_path):
+    (tmp_path / "notice.txt").write_text(NOTICE, encoding="utf-8")
+    report = parse_paths([tmp_path], Settings(data_dir=tmp_path, _env_file=None)).reports[0]
+    assert report.title == "关于印发临溪市促进消费若干措施的通知"
+
+
+def test_a_bulletin_states_its_own_year_so_its_figures_are_of_that_year(tmp_path):
+    from assistant.ingest.figures import extract_figures
+
+    (tmp_path / "bulletin.txt").write_text(BULLETIN, encoding="utf-8")
+    parsed = parse_paths([tmp_path], Settings(data_dir=tmp_path, _env_file=None))
+    assert parsed.reports[0].type == "统计公报" and load_profiles()["gov"].states_its_year("统计公报")
+    gdp = [f for c in parsed.chunks for f in extract_figures(c) if f.indicator == "地区生产总值" and f.measure == "level"]
+    assert gdp and {f.period for f in gdp} == {2023} and gdp[0].kind == "actual"
+
+
+def test_a_company_named_after_its_city_is_called_by_the_name_after_it():
+    from assistant.records import Report
+    from assistant.retrieval.view import entity_aliases
+
+    def report(entity: str, profile: str) -> Report:
+        return Report(report_id=entity, source=f"{entity}.txt", title=entity, city=None, year=2023, date=None, meeting=None,
+                      type="其他", speaker=None, start=0, end=1, entity=entity, profile=profile)
+
+    aliases = entity_aliases([report("临溪", "gov"), report("临溪远航电动车科技有限公司", "generic"),
+                              report("临溪星河软件股份有限公司", "company")])
+    assert aliases["远航"] == aliases["远航电动车"] == "临溪远航电动车科技有限公司"  # a manual's maker: any legal form
+    assert aliases["星河软件"] == "临溪星河软件股份有限公司"
+    assert aliases["临溪"] == "临溪"  # the city, though two companies' names start with it

@@ -22,8 +22,8 @@ from assistant.retrieval.terms import (
     figure_focus,
     key_clause,
     labelled_elsewhere,
-    mentions,
     named_terms,
+    person_focus,
     term_cover,
     term_weights,
     under_captions,
@@ -40,15 +40,23 @@ NOT_MENTIONED = "报告中未提及"
 
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分点")
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万亿|亿|万)?元|\d+(?:\.\d+)?\s*(?:万亿|亿)")
-_COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米)")
+_COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?(?:个|家|项|件|所|座|户|人|名|条|公里|千米|平方公里|亩|吨|次|场|套|辆|天|张|台|批|处|间|类|米"
+                    r"|只|头|株|种|份|期|届|支|栋|艘|架|部|本|元|小时|分钟|秒|周岁|岁|公斤|千克|克|升|毫升|厘米|毫米|公顷|℃"
+                    r"|(?:km|kg|kPa|MPa|Ah|mAh|kWh|kW|W|V|h|m|cm|mm|L)(?![A-Za-z]))")
 _REASON = re.compile(r"原因|由于|因为|(?:^|[，,；;])因(?![此素而])|主要是|得益于|受[^，。；]{1,20}影响|所致|导致|鉴于|考虑到|为了|旨在|以便")
-_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日")
+_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日|(?:19|20)\d{2}[-./](?:0?[1-9]|1[0-2])[-./]\d{1,2}"
+                   r"|(?:19|20)\d{2}年\d{1,2}月")  # a day, or a month of a year (2016年11月，…正式授牌)
+_DAY = re.compile(r"\d{1,2}月\d{1,2}日|(?:19|20)\d{2}[-./](?:0?[1-9]|1[0-2])[-./]\d{1,2}")
+_DAY_ASKED = re.compile(r"哪一?天|几月几[日号]|日期|几号|哪日")
+_YEAR_ALONE = re.compile(r"(?:19|20)\d{2}年")
 _NUMBER = re.compile(r"\d")
 # a part of a year: a figure of it does not answer a whole year's question
+_MONTH_ASKED = re.compile(r"(?<![\d\-—~至到])(1[0-2]|[1-9])\s*月份?(?!\s*\d{1,2}\s*日)(?!\s*[-—~至到])")
 PART_OF_YEAR = re.compile(r"[一二三四1-4]季度|前三季度|上半年|下半年|(?<!\d)\d{1,2}\s*[-—~至到]\s*\d{1,2}月")
 """A part of a year, asked or stated (上半年, 一季度, 1-6月)."""
 # an identifier: 住院号20240304117, 证券代码688739, 案号（2023）青01民终1234号
-_CODE = re.compile(r"\d{6,}|[A-Za-z]{1,4}\d{3,}|[（(](?:19|20)\d{2}[）)][\u4e00-\u9fff\d]{1,12}?号")
+_CODE_WORD = re.compile(r"(?:号|编号|代码|号码|代号)$")
+_CODE = re.compile(r"\d{6,}|[A-Za-z]{1,4}\d{3,}|[（(〔［\[【](?:19|20)\d{2}[）)〕］\]】][\u4e00-\u9fff\d]{1,12}?号")
 
 def _words(key: str) -> list[str]:
     """One profile word list of every profile, longest first: a question is read before its report is known."""
@@ -124,9 +132,13 @@ class ExtractiveAnswerer:
         focus = yes_no_focus(question, weights)
         if not focus and kind in ("percent", "amount", "count", "code"):
             focus = figure_focus(question, {t: w for t, w in weights.items() if t not in names})
+        if not focus and kind == "name":
+            focus = person_focus(question, weights)
         money_unit = re.search(r"多少(?:万亿|亿|万)?元|多少钱", question) is not None
         whole_year = "全年" in question
         part_asked = PART_OF_YEAR.search(question) is not None
+        day_asked = kind == "date" and _DAY_ASKED.search(question) is not None
+        month_asked = _MONTH_ASKED.search(question)  # 9月份出口额: a month, not the quarters around it
         total = sum(weights.values()) or 1
         out: list[Candidate] = []
         named_elsewhere = bool(info.cities) and any(p.chunk.entity not in info.cities for p in passages)
@@ -144,12 +156,21 @@ class ExtractiveAnswerer:
                     continue  # a row of a table captioned 关键绩效表（2023年） under a heading of 2024
                 if whole_year and PART_OF_YEAR.search(sent) and "全年" not in sent:
                     continue  # 全年GDP asked, 一季度全市实现地区生产总值1286.35亿元 stated
+                if month_asked and not part_report and f"{month_asked.group(1)}月" not in sent and (
+                        PART_OF_YEAR.search(sent) or _MONTH_ASKED.search(sent)):
+                    continue  # 9月 asked, 前三季度 or 8月 stated
                 if part_asked and not part_report and not PART_OF_YEAR.search(sent):
                     continue  # 上半年 asked: a whole year's statement of a whole-year report does not answer
-                covered = sum(w * term_cover(t, sent) for t, w in weights.items())
-                context = sum(w for t, w in weights.items() if not mentions(t, sent) and mentions(t, header))
+                covers = {t: term_cover(t, sent) for t in weights}
+                if kind == "code" and _CODE.search(sent):
+                    covers.update({t: 1.0 for t in weights if _CODE_WORD.search(t)})  # 临政办发〔2024〕12号 is the 文号
+                covered = sum(w * covers[t] for t, w in weights.items())
+                # what the title or heading says, the sentence need not (远航E3 in the manual's title)
+                context = sum(w * max(term_cover(t, header) - covers[t], 0) for t, w in weights.items())
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
+                if day_asked and not _DAY.search(sent):
+                    fit = 0.0  # 哪天 asked: a year or a month does not say it (2024年商丘市政府工作报告)
                 if kind == "amount" and fit == 0 and not money_unit and _PERCENT.search(sent):
                     fit = 0.5  # an amount's growth also answers (收入的目标是多少: 增长6%), unless 多少元 was asked
                 opening = info.about_report and p.chunk.ordinal == 0  # date line, meeting and speaker live here
@@ -386,7 +407,7 @@ def _kind_fit(kind: str, sent: str) -> float:
     if kind == "count":
         return 1.0 if _COUNT.search(sent) else (0.5 if _NUMBER.search(sent) else 0.0)
     if kind == "date":
-        return 1.0 if _DATE.search(sent) else 0.0
+        return 1.0 if _DATE.search(sent) else (0.6 if _YEAR_ALONE.search(sent) else 0.0)
     if kind == "list":
         # items are set apart by 、 and ；, a narrative sentence's clauses by ，
         items = sent.count("、") + sent.count("；") + sent.count(";") + 0.5 * (sent.count("，") + sent.count(","))

@@ -132,7 +132,7 @@ def _table_figures(chunk: Chunk, g: Grammar, line: str, at: int, unit_line: str 
     # a column without a year (增长（%）, 本期比上年同期增减) speaks of the row's latest year
     years = [int(y.group(1)) for c in cells[1:] if (y := _YEAR_WORDS.search(c.group("name")))]
     latest = max(years) if years else chunk.period
-    if latest is None and get_profile(chunk.profile).time.report_period == "year":
+    if latest is None and get_profile(chunk.profile).states_its_year(chunk.type):
         latest = chunk.year
     out: list[Figure] = []
     for cell in cells[1:]:
@@ -175,7 +175,7 @@ def _sentence_figures(chunk: Chunk, g: Grammar, sent: str, at: int) -> list[Figu
     r = g.rules
     lead_year = _LEADING_YEAR.match(sent.strip())
     period = int(lead_year.group(1)) if lead_year else chunk.period
-    if period is None and get_profile(chunk.profile).time.report_period == "year":
+    if period is None and get_profile(chunk.profile).states_its_year(chunk.type):
         period = chunk.year
     out: list[Figure] = []
     carry: tuple[str, str, str] | None = None  # the indicator the sentence speaks of, and its base unit

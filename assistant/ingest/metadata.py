@@ -105,7 +105,7 @@ def extract_metadata(doc: Document, span: ReportSpan, ordinal: int, forced_profi
     elif date_line and entity_raw:
         city_full = entity_raw if entity_raw.endswith(("市", "县", "区")) else entity_raw + "市"
         title = f"{year}年{city_full}{rtype if rtype != '其他' else '报告'}"
-    elif ordinal == 0 and (headline := _headline(body)):
+    elif ordinal == 0 and (headline := _headline(body, profile)):
         title = headline  # a web page's or an article's own headline
     else:
         heading = _first_heading(body) or body.strip()[:20]
@@ -128,9 +128,11 @@ def _line_before(text: str, pos: int) -> str:
     return next((ln for ln in reversed(lines) if ln), "")
 
 
-def _headline(body: str) -> str | None:
-    """The opening line when it reads as a headline: short, no sentence end, not a numbered heading."""
-    line = re.sub(r"^#+\s*", "", _first_line(body))
+def _headline(body: str, profile: ReportProfile) -> str | None:
+    """The opening line when it reads as a headline: short, no sentence end, not a numbered heading; an
+    official document's masthead and number lines are passed over (临溪市人民政府办公室文件)."""
+    lines = [re.sub(r"^#+\s*", "", ln.strip(" \u3000\xa0\t")) for ln in body.split("\n") if ln.strip(" \u3000\xa0\t")][:6]
+    line = profile.opening_title(lines) or ""
     if 6 <= len(line) <= 60 and not re.search(r"[。；;！!？?：:]", line) and not _first_heading(line):
         return line
     return None
@@ -144,7 +146,11 @@ def _generic_title(body: str, profile: ReportProfile) -> str:
     """A document without a report title line: its opening short lines up to the one naming its type
     (湄江市西河区人民法院 / 民 事 判 决 书 -> 湄江市西河区人民法院民事判决书), else its first short line."""
     lines = [re.sub(r"[\s\u3000\xa0]+", "", ln) for ln in body.split("\n")]
-    lines = [ln.lstrip("#").strip() for ln in lines if ln][:4]
+    lines = [ln.lstrip("#").strip() for ln in lines if ln][:6]
+    official = next((ln for ln in lines if any(p.search(ln) for p in profile.title_lines)), None)
+    if official:
+        return official[:80]  # 关于印发…的通知 under its masthead
+    lines = [ln for ln in lines if not any(p.search(ln) for p in profile.masthead)][:4]
     short = []
     for ln in lines:
         if len(ln) > 60 or re.search(r"[。；;！!？?]", ln):

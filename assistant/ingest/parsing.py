@@ -15,9 +15,9 @@ from assistant.ingest.splitting import find_reports
 from assistant.records import Chunk, Document, Report
 from assistant.settings import Settings
 
-PARSER_VERSION = 5
+PARSER_VERSION = 6
 """Bump when parsing gives other reports or chunk metadata for the same bytes (2: report profiles, entity;
-5: report types with their own time rule, a local paper's entity)."""
+5: report types with their own time rule, a local paper's entity; 6: an official document's masthead is not its title)."""
 
 
 @dataclass

@@ -142,6 +142,14 @@ class ReportProfile:
     person_titles: tuple[str, ...] = ()  # what follows a person's name (韦明哲主任医师): a name answers 哪位
     # the figure a short name means when a report states several (净利润 -> 归属于上市公司股东的净利润)
     headline: dict[str, str] = field(default_factory=dict)
+    masthead: tuple[Pattern, ...] = ()  # opening lines that are not the title (…文件, 临政办发〔2024〕12号)
+    title_lines: tuple[Pattern, ...] = ()  # an opening line that reads as the title (关于印发…的通知)
+
+    def opening_title(self, lines: list[str]) -> str | None:
+        """Among a document's opening lines, the one that reads as its title, else the first that is no
+        masthead line; None when every line is masthead."""
+        kept = [ln for ln in lines if not any(p.search(ln) for p in self.masthead)]
+        return next((ln for ln in kept if any(p.search(ln) for p in self.title_lines)), kept[0] if kept else None)
 
     def name_forms(self, name: str) -> set[str]:
         """The name as people shorten it: 青岚市第一人民医院 -> 青岚市一院, 青岚一院."""
@@ -159,6 +167,11 @@ class ReportProfile:
 
     def report_type(self, title: str, body_head: str) -> str:
         return next((t.name for t in self.types if t.matches(title, body_head)), "其他")
+
+    def states_its_year(self, report_type: str) -> bool:
+        """Text outside any dated heading speaks of the report's own year: an annual report, or a report
+        type whose rule says so (a 统计公报 of Y states Y's figures, whatever the profile's time rule)."""
+        return self.time.report_period == "year" or any(t.name == report_type and t.period == "year" for t in self.types)
 
     def short_entity(self, name: str) -> str:
         """The name people type: 澜川新能源科技股份有限公司 -> 澜川新能源科技."""
@@ -207,6 +220,8 @@ def load_profile(path: Path, figure_base: FigureRules | None = None) -> ReportPr
             amount_words=tuple(query.get("amount_words", [])),
             person_titles=tuple(sorted(query.get("person_titles", []), key=len, reverse=True)),
             headline=dict(query.get("headline", {})),
+            masthead=tuple(re.compile(p) for p in detect.get("masthead", [])),
+            title_lines=tuple(re.compile(p) for p in detect.get("title_lines", [])),
         )
     except (OSError, KeyError, ValueError, TypeError, re.error, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"report profile {path}: {exc}") from exc

@@ -28,13 +28,17 @@ _QUESTION_NOISE = re.compile(
     # how a question asks, not what: 哪位, 几类, 哪几块, 多大, 为什么, 有没有
     r"哪几?[个位类种项块家名笔条次天年些件批所台辆套方面]*|几[个位类种项块家名笔条次天些件批所台辆套]|"
     r"多[大久长高远重宽深]|多少钱|为什么|为啥|没有|有没有|是不是|能否|可否|怎么样|什么样|这次|此次|一共|总共|"
-    r"这个|那个|现在|目前|当前|名字|叫什么|什么名字|百分之|年度"
+    r"这个|那个|现在|目前|当前|名字|叫什么|什么名字|百分之|年度|"
+    r"时候|啥|啥样|哪天|几时|合适|多少合适|能不能|可不可以|可以吗|行不行|地方"  # 什么时候, 打多少合适, 最深的地方: how, not what
 )
 # single characters that are words of their own, not part of an unknown word: verbs and prepositions (做, 花,
 # 从, 以, 比), function words (不, 也, 已), comparatives (高, 多), time and place (时, 后, 内), measure words (件, 个)
 _LIGHT = frozenset("做花用给从向让由被领付收交拿算打到去来过得着把跟同往叫开发以比较不在于与及并也都就再又还才已曾会能可应"
                    "其之而或且所高低多少大小快慢时后前内间里末初底个件家项名位条次天笔种类台套辆座")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_TERM = re.compile(r"[\u4e00-\u9fff]+")
+_ASCII_LETTER = re.compile(r"[a-z]")
+_CODE_TERM = re.compile(r"(?=[a-z0-9\-]*[a-z])(?=[a-z0-9\-]*\d)[a-z0-9\-]{2,}")
 # the kind of organisation a name ends in (公司, 集团): the entity's metadata says it, a sentence need not
 _ENTITY_WORDS = frozenset(s for p in load_profiles().values() for s in (*p.entity_suffixes, *p.frequent_suffixes))
 _INTENT_WORDS = re.compile(r"目标|预期|预期目标|计划|打算|力争|要|将|实际|完成|实现|今年|去年|明年|全年|当年|年初")
@@ -108,7 +112,8 @@ def _recovered(text: str, tokens: list[str]) -> list[tuple[str, bool]]:
             c = spans[i][1]
             prev, nxt = i - 1, i + 1
             # the word before, unless it already took one (out[-1] is then no longer that word)
-            if joins(prev, i) and _CJK.match(spans[prev][1][-1]) and out and out[-1] == spans[prev][1]:
+            light_before = len(spans[prev][1]) == 1 and spans[prev][1] in _LIGHT if prev >= 0 else False  # 能+补 is no word
+            if joins(prev, i) and not light_before and _CJK.match(spans[prev][1][-1]) and out and out[-1] == spans[prev][1]:
                 word = spans[prev][1]
                 # 住院+号; or a surname before a given name (董事会秘书+陈+嘉禾: 陈嘉 counts too)
                 after = [f"{c}{spans[nxt][1][0]}"] if joins(i, nxt) and _CJK.match(spans[nxt][1][0]) else []
@@ -124,11 +129,14 @@ def _recovered(text: str, tokens: list[str]) -> list[tuple[str, bool]]:
 def term_weights(terms: list[str]) -> dict[str, int]:
     """Longer terms carry more of the question (地区生产总值 over 增长), capped so one term cannot dominate.
     A term may be alternatives (`研究与试验发展|研发`): either form states it."""
-    return {t: min(max(len(a) for a in t.split("|")), 4) for t in terms}
+    # a code of letters and digits (E05, YH1200) names exactly one thing: it weighs as much as the longest word
+    return {t: 4 if _CODE_TERM.fullmatch(t) else min(max(len(a) for a in t.split("|")), 4) for t in terms}
 
 
 def mentions(term: str, text: str) -> bool:
-    """The text holds the term, or one of its alternatives."""
+    """The text holds the term, or one of its alternatives (a term with letters in any case: E3, e3)."""
+    if _ASCII_LETTER.search(term):
+        text = text.lower()
     return any(alt in text for alt in term.split("|"))
 
 
@@ -199,6 +207,8 @@ _MEASURE = re.compile(r"(?:人数|总数|数量|数目|总额|金额|规模|总�
 def term_cover(term: str, sent: str) -> float:
     """1 for the whole term; partial credit when most of its character pairs appear
     (地区生产总值 vs 生产总值, 粮食产量 vs 粮食…产量), so report wording variants still count."""
+    if _ASCII_LETTER.search(term):
+        sent = sent.lower()  # terms are lower-cased: E05 states e05
     if "|" in term:
         # the asked form may match in part; another name only whole (经济总量 is not 经济…)
         first, *others = term.split("|")
@@ -210,6 +220,9 @@ def term_cover(term: str, sent: str) -> float:
     measure = _MEASURE.search(term)
     if measure and measure.start() >= 2 and term[: measure.start()] in sent:
         return 0.8  # 员工人数 asked, 共有员工5,012人 written: the measure word is what the figure is
+    if _CJK_TERM.fullmatch(term) and any(
+            re.search(f"{re.escape(term[:i])}[\u4e00-\u9fff]{{1,3}}?{re.escape(term[i:])}", sent) for i in range(2, len(term))):
+        return 0.8  # a word or two put inside: 新能源车 / 新能源乘用车, 胎压 in 轮胎气压
     pairs = [term[i : i + 2] for i in range(len(term) - 1)]
     share = sum(1 for p in pairs if p in sent) / len(pairs)
     return share if share >= 0.5 else 0.0
@@ -286,6 +299,20 @@ def figure_focus(question: str, weights: Mapping[str, float]) -> list[str]:
     return [_with_short_forms(t) for t in dict.fromkeys([*near[:1], *(long or near[1:2])[:1]])]
 
 
+_WHO = re.compile(r"(?:是谁|是哪位|是哪个人|叫什么名字|叫什么|姓什么)")
+
+
+def person_focus(question: str, weights: Mapping[str, float]) -> list[str]:
+    """The role a 是谁 question asks the holder of (管理中心的主任是谁: 主任): the answer must name it."""
+    m = _WHO.search(question)
+    if m is None:
+        return []
+    before = question[: m.start()]
+    ends = {t: max(before.rfind(a) + len(a) for a in t.split("|")) for t in weights if mentions(t, before)}
+    near = [t for t in ends if ends[t] >= len(before) - 1]  # right before 是谁, at most 的 between
+    return near[:1]
+
+
 def _with_short_forms(term: str) -> str:
     """The term with the short forms of what it spells out (研究与试验发展: 研发, R&D)."""
     forms = term.split("|")
@@ -300,7 +327,7 @@ def labelled_elsewhere(sent: str, weights: Mapping[str, float]) -> bool:
     """The statement is an item or a table row of a part the question does not name (1. 储能电池系统：营业收入
     31.42亿元；…, 地区：境内；2023年（亿元）：45.92): its figures are that part's, not the whole's."""
     m = _LABEL.match(sent)
-    if m is None or any(mentions(t, m.group(2)) for t in weights):
+    if m is None or any(term_cover(t, m.group(2)) >= 0.75 for t in weights):  # the label is what was asked (轮胎气压: 胎压)
         return False
     numbered, value = m.group(1), m.group(3)
     return bool(numbered) or not any(mentions(t, value) for t in weights)

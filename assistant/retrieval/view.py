@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from assistant.backends import ReportStore
-from assistant.profiles import get_profile
+from assistant.profiles import get_profile, load_profiles
 from assistant.records import Chunk, Report
 from assistant.retrieval.filters import Filters
 from assistant.retrieval.places import place_names
@@ -45,6 +46,10 @@ def entity_aliases(reports: list[Report]) -> dict[str, str]:
     澜川 …). A form two entities share, or that is a place name, names neither."""
     forms: dict[str, set[str]] = {}
     places = place_names()
+    # the places of the corpus's own reports too (临溪 of 临溪市's bulletin): a company named after its city
+    # (临溪远航电动车科技有限公司) is called by the name after the place (远航, 远航电动车)
+    local = {f for r in reports if r.entity and get_profile(r.profile).entity_is_place
+             for f in (r.entity, *get_profile(r.profile).name_forms(r.entity))}
     for r in reports:
         if not r.entity:
             continue
@@ -53,13 +58,28 @@ def entity_aliases(reports: list[Report]) -> dict[str, str]:
         for form in {*profile.name_forms(r.entity), *r.aliases}:
             if form not in places:
                 forms.setdefault(form, set()).add(r.entity)
-        short = profile.short_entity(r.entity)
-        if short != r.entity:
-            for size in range(2, len(short) + 1):
-                alias = short[:size]
-                if alias not in places or size == len(short):
+        # a legal form is one whatever the document (a manual's maker: 临溪远航电动车科技有限公司)
+        short = next((s for p in (profile, *load_profiles().values()) if (s := p.short_entity(r.entity)) != r.entity), r.entity)
+        if short == r.entity:
+            continue
+        bare = _without_place(short, places | local)
+        for name in dict.fromkeys((short, bare)):
+            for size in range(2, len(name) + 1):
+                alias = name[:size]
+                if alias not in places and alias not in local or size == len(name):
                     forms.setdefault(alias, set()).add(r.entity)
-    return {alias: next(iter(names)) for alias, names in forms.items() if len(names) == 1 or alias in names}
+    # a form that is itself an entity's name is that entity's (临溪 is the city, not 临溪星河软件 which starts so)
+    return {alias: alias if alias in names else next(iter(names))
+            for alias, names in forms.items() if len(names) == 1 or alias in names}
+
+
+def _without_place(name: str, places: AbstractSet[str]) -> str:
+    """The name after a leading place (临溪远航电动车科技 -> 远航电动车科技), when two characters or more remain."""
+    for size in range(min(len(name) - 2, 6), 1, -1):
+        head = name[:size]
+        if head in places or head[-1] in "省市县区" and head[:-1] in places:
+            return name[size:]
+    return name
 
 
 CHECK_INTERVAL = 2.0  # seconds between manifest checks: a check reads every file record
