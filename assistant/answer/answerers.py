@@ -149,6 +149,7 @@ class ExtractiveAnswerer:
             rule = type_rule(p.chunk)
             part_report = rule is not None and rule.part_of_year is not None  # a half-year report is about a part
             header = f"{p.chunk.title}{p.chunk.section_path}"
+            in_header = {t: term_cover(t, header) for t in weights}  # once a passage, not once a sentence
             for sent, caption in under_captions(answer_units(p.chunk.text, whole_long=kind == "list")):
                 if len(sent) < 6:
                     continue
@@ -166,7 +167,7 @@ class ExtractiveAnswerer:
                     covers.update({t: 1.0 for t in weights if _CODE_WORD.search(t)})  # 临政办发〔2024〕12号 is the 文号
                 covered = sum(w * covers[t] for t, w in weights.items())
                 # what the title or heading says, the sentence need not (远航E3 in the manual's title)
-                context = sum(w * max(term_cover(t, header) - covers[t], 0) for t, w in weights.items())
+                context = sum(w * max(in_header[t] - covers[t], 0) for t, w in weights.items())
                 coverage = (covered + 0.3 * context) / total
                 fit = _kind_fit(kind, sent)
                 if day_asked and not _DAY.search(sent):
